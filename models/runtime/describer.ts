@@ -1,0 +1,231 @@
+import * as ort from "onnxruntime-node";
+import { PermanentError } from "../../shared/errors/index.js";
+import type { ModelBundle } from "./bundle.js";
+import { greedyDecode } from "./greedy-decoder.js";
+import { normalise, preprocessPhoto, PhotoError, type PreprocessOptions } from "./preprocess.js";
+
+/** A product to describe: its id and its photos' encoded bytes, primary photo first. */
+export interface ProductPhotos {
+  id: string;
+  photos: readonly Uint8Array[];
+}
+
+/** A product whose photos passed preprocessing (see `Describer.preprocess`). */
+export interface PreparedProduct {
+  id: string;
+  /** `size × size × 3` RGB per photo, at most the bundle's `max_photos`. */
+  photos: Uint8Array[];
+  preprocessMs: number;
+}
+
+export interface AttributePrediction {
+  label: string;
+  /** Probability of `label`: the mean over the product's photos of the attribute head's softmax. */
+  confidence: number;
+}
+
+export interface ProductDescription {
+  id: string;
+  ok: true;
+  description: string;
+  attributes: Record<string, AttributePrediction>;
+  /** Generated token ids (the last is `<eos>` unless the length limit cut the text). */
+  tokens: number[];
+  /** Full per-label probabilities, per attribute, in the manifest's label order. */
+  probabilities: Record<string, number[]>;
+  model: { name: string; version: string };
+  photosUsed: number;
+  timings: {
+    preprocessMs: number;
+    /** Wall time of the encoder call of this product's batch (shared by the batch). */
+    encodeMs: number;
+    /** Wall time of the decoding loop of this product's batch (shared by the batch). */
+    decodeMs: number;
+    batchSize: number;
+  };
+}
+
+export interface ProductFailure {
+  id: string;
+  ok: false;
+  /** Stable reason code (e.g. photo_corrupt); the error is permanent for this product only. */
+  code: string;
+  message: string;
+  /** Index of the photo at fault, when one photo caused it. */
+  photo?: number;
+}
+
+export type ProductOutcome = ProductDescription | ProductFailure;
+
+export interface DescriberOptions {
+  /**
+   * Products per model call. Default 32: the best products/s on CPU in `npm run bench:model`
+   * (see README); a GPU wants 64 or more.
+   */
+  batchSize?: number;
+  /** Reuse the decoder's key/value cache (default true); false recomputes every prefix. */
+  useCache?: boolean;
+  /** Photos decoded at once by sharp. Default 4. */
+  preprocessConcurrency?: number;
+  /** Decompression-bomb guard: largest photo accepted, in pixels. */
+  maxInputPixels?: number;
+}
+
+export const DEFAULT_BATCH_SIZE = 32;
+
+/** Turns product photos into descriptions and attributes with one loaded bundle. */
+export interface Describer {
+  readonly bundle: ModelBundle;
+  /** Decode and preprocess one product's photos; throws PhotoError naming the photo. */
+  preprocess(product: ProductPhotos): Promise<PreparedProduct>;
+  /** Run the model on prepared products (one batch, any size: it is split by batchSize). */
+  infer(products: readonly PreparedProduct[]): Promise<ProductDescription[]>;
+  /** Preprocess and infer; a product whose photos fail is returned as a failure, the rest go on. */
+  describe(products: readonly ProductPhotos[]): Promise<ProductOutcome[]>;
+}
+
+export function createDescriber(bundle: ModelBundle, options: DescriberOptions = {}): Describer {
+  const m = bundle.manifest;
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+  const useCache = options.useCache ?? true;
+  const concurrency = options.preprocessConcurrency ?? 4;
+  const size = m.preprocessing.image_size;
+  const pre: PreprocessOptions = {
+    imageSize: size,
+    background: m.preprocessing.background,
+    ...(options.maxInputPixels !== undefined ? { maxInputPixels: options.maxInputPixels } : {}),
+  };
+
+  async function preprocess(product: ProductPhotos): Promise<PreparedProduct> {
+    const started = performance.now();
+    if (product.photos.length === 0) throw new PermanentError("photo_none", "product has no photos");
+    const used = product.photos.slice(0, m.preprocessing.max_photos);
+    const photos = await Promise.all(
+      used.map(async (bytes, index) => {
+        try {
+          return (await preprocessPhoto(bytes, pre)).pixels;
+        } catch (error) {
+          throw error instanceof PhotoError ? error.at(index, product.id) : error;
+        }
+      }),
+    );
+    return { id: product.id, photos, preprocessMs: performance.now() - started };
+  }
+
+  async function inferBatch(batch: readonly PreparedProduct[]): Promise<ProductDescription[]> {
+    const b = batch.length;
+    const counts = batch.map((p) => p.photos.length);
+    const images = batch.flatMap((p) => p.photos);
+    const n = images.length;
+
+    const encodeStart = performance.now();
+    const input = normalise(images, size, m.preprocessing.mean, m.preprocessing.std);
+    const enc = await bundle.encoder.run({ images: new ort.Tensor("float32", input, [n, 3, size, size]) });
+    const encodeMs = performance.now() - encodeStart;
+
+    // Per product: mean of its photos' probabilities; memory = its photos' features in order.
+    const probabilities: Record<string, number[]>[] = batch.map(() => ({}));
+    for (const attribute of m.attributes) {
+      const probs = (enc[`probs_${attribute.name}`] as ort.Tensor).data as Float32Array;
+      const k = attribute.labels.length;
+      let photo = 0;
+      counts.forEach((count, i) => {
+        const mean = new Array<number>(k).fill(0);
+        for (let j = 0; j < count; j++, photo++) for (let c = 0; c < k; c++) mean[c]! += probs[photo * k + c] as number;
+        (probabilities[i] as Record<string, number[]>)[attribute.name] = mean.map((v) => v / count);
+      });
+    }
+    const f = m.encoder.feature_tokens;
+    const dim = m.encoder.feature_dim;
+    const maxPhotos = Math.max(...counts);
+    const tokensPerRow = maxPhotos * f;
+    const features = (enc.features as ort.Tensor).data as Float32Array;
+    const memory = new Float32Array(b * tokensPerRow * dim);
+    const mask = new Float32Array(b * tokensPerRow);
+    let photo = 0;
+    counts.forEach((count, i) => {
+      memory.set(features.subarray(photo * f * dim, (photo + count) * f * dim), i * tokensPerRow * dim);
+      mask.fill(1, i * tokensPerRow, i * tokensPerRow + count * f);
+      photo += count;
+    });
+
+    const decodeStart = performance.now();
+    const { tokens } = await greedyDecode(bundle.decoder, {
+      memory,
+      memoryMask: mask,
+      batch: b,
+      memoryTokens: tokensPerRow,
+      featureDim: dim,
+      bosId: bundle.tokenizer.bosId,
+      eosId: bundle.tokenizer.eosId,
+      maxLength: m.decoder.max_length,
+      layers: m.decoder.layers,
+      heads: m.decoder.heads,
+      headDim: m.decoder.head_dim,
+      useCache,
+    });
+    const decodeMs = performance.now() - decodeStart;
+
+    return batch.map((product, i) => {
+      const probs = probabilities[i] as Record<string, number[]>;
+      const attributes: Record<string, AttributePrediction> = {};
+      for (const attribute of m.attributes) {
+        const p = probs[attribute.name] as number[];
+        let best = 0;
+        p.forEach((v, c) => (v > (p[best] as number) ? (best = c) : undefined));
+        attributes[attribute.name] = { label: attribute.labels[best] as string, confidence: p[best] as number };
+      }
+      const ids = tokens[i] as number[];
+      return {
+        id: product.id,
+        ok: true,
+        description: bundle.tokenizer.decode(ids),
+        attributes,
+        tokens: ids,
+        probabilities: probs,
+        model: { name: m.name, version: m.version },
+        photosUsed: product.photos.length,
+        timings: { preprocessMs: product.preprocessMs, encodeMs, decodeMs, batchSize: b },
+      };
+    });
+  }
+
+  async function infer(products: readonly PreparedProduct[]): Promise<ProductDescription[]> {
+    const results: ProductDescription[] = [];
+    for (let i = 0; i < products.length; i += batchSize) results.push(...(await inferBatch(products.slice(i, i + batchSize))));
+    return results;
+  }
+
+  async function describe(products: readonly ProductPhotos[]): Promise<ProductOutcome[]> {
+    const prepared = await mapLimit(products, concurrency, async (product): Promise<PreparedProduct | ProductFailure> => {
+      try {
+        return await preprocess(product);
+      } catch (error) {
+        if (error instanceof PermanentError) {
+          const photo = error instanceof PhotoError ? error.photo : undefined;
+          return { id: product.id, ok: false, code: error.code, message: error.message, ...(photo !== undefined ? { photo } : {}) };
+        }
+        throw error;
+      }
+    });
+    const described = (await infer(prepared.filter((p): p is PreparedProduct => !("ok" in p)))).values();
+    return prepared.map((p) => ("ok" in p ? p : (described.next().value as ProductDescription)));
+  }
+
+  return { bundle, preprocess, infer, describe };
+}
+
+/** `fn` over `items` with at most `limit` in flight; results in input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  });
+  await Promise.all(lanes);
+  return results;
+}

@@ -1,0 +1,51 @@
+import { z } from "zod";
+
+/** The bundle formats this runtime reads (models/FORMAT.md). */
+export const BUNDLE_FORMAT = "facet-bundle/1";
+
+const rgb = z.tuple([z.number().int().min(0).max(255), z.number().int().min(0).max(255), z.number().int().min(0).max(255)]);
+const triple = z.tuple([z.number(), z.number(), z.number()]);
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lower-case hex digits");
+
+export const manifestSchema = z.object({
+  format: z.string(),
+  name: z.string().min(1).regex(/^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' and '-' only"),
+  version: z.string().min(1).regex(/^[A-Za-z0-9._+-]+$/, "letters, digits, '.', '_', '+' and '-' only"),
+  created_at: z.string().optional(),
+  preprocessing: z.object({
+    image_size: z.number().int().min(16).max(1024),
+    resize: z.literal("pad"),
+    background: rgb,
+    mean: triple,
+    std: triple.refine((s) => s.every((v) => v > 0), "every std must be > 0"),
+    max_photos: z.number().int().min(1).max(16),
+  }),
+  tokenizer: z.object({
+    file: z.string().min(1),
+    vocab_size: z.number().int().min(5),
+    pad_id: z.number().int().nonnegative(),
+    bos_id: z.number().int().nonnegative(),
+    eos_id: z.number().int().nonnegative(),
+    unk_id: z.number().int().nonnegative(),
+  }),
+  attributes: z
+    .array(z.object({ name: z.string().regex(/^[a-z_]+$/), labels: z.array(z.string().min(1)).min(2) }))
+    .min(1),
+  encoder: z.object({
+    file: z.string().min(1),
+    feature_tokens: z.number().int().positive(),
+    feature_dim: z.number().int().positive(),
+  }),
+  decoder: z.object({
+    file: z.string().min(1),
+    layers: z.number().int().positive(),
+    heads: z.number().int().positive(),
+    head_dim: z.number().int().positive(),
+    max_length: z.number().int().min(1).max(512),
+  }),
+  files: z.record(z.string(), z.object({ sha256, bytes: z.number().int().nonnegative().optional() })),
+  training: z.record(z.string(), z.unknown()).optional(),
+  evaluation: z.record(z.string(), z.unknown()).optional(),
+});
+
+export type Manifest = z.infer<typeof manifestSchema>;

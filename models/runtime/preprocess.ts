@@ -1,0 +1,172 @@
+import sharp, { type Metadata } from "sharp";
+import { PermanentError } from "../../shared/errors/index.js";
+
+/** Why a photo was refused. Stable codes: they are stored as a product's failure reason. */
+export const PHOTO_REASONS = {
+  empty: "photo_empty",
+  unsupported: "photo_unsupported_format",
+  corrupt: "photo_corrupt",
+  truncated: "photo_truncated",
+  tooLarge: "photo_too_large",
+} as const;
+export type PhotoReason = (typeof PHOTO_REASONS)[keyof typeof PHOTO_REASONS];
+
+/** Raster formats a marketplace photo may come in. SVG (scriptable, unbounded) and PDF are refused. */
+export const ACCEPTED_FORMATS: ReadonlySet<string> = new Set(["jpeg", "png", "webp", "gif", "tiff", "avif", "heif"]);
+
+export interface PreprocessOptions {
+  /** Side of the square model input, in pixels (the manifest's `image_size`). */
+  imageSize: number;
+  /** RGB the photo is flattened onto and padded with (the manifest's `background`). */
+  background: readonly [number, number, number];
+  /**
+   * Largest photo accepted, in pixels (width × height) as claimed by its header, checked
+   * before decoding so a decompression bomb never allocates. Default 50 megapixels: above
+   * any real product photo, below what would exhaust a worker's memory.
+   */
+  maxInputPixels?: number;
+}
+
+export const DEFAULT_MAX_INPUT_PIXELS = 50_000_000;
+
+/** A photo preprocessed for the model: `size × size × 3` RGB bytes, row-major (HWC). */
+export interface PreprocessedPhoto {
+  pixels: Uint8Array;
+  size: number;
+  /** Width and height of the photo after EXIF orientation, before padding and resizing. */
+  sourceWidth: number;
+  sourceHeight: number;
+  format: string;
+}
+
+/** A photo that cannot be used; `code` is one of PHOTO_REASONS. */
+export class PhotoError extends PermanentError {
+  /** Index of the photo within its product, once known. */
+  readonly photo: number | undefined;
+
+  constructor(code: PhotoReason, message: string, options?: { cause?: unknown; photo?: number }) {
+    super(code, message, options);
+    this.photo = options?.photo;
+  }
+
+  /** The same error, placed: "photo 2 of p123: ..." tells the catalogue team which file to fix. */
+  at(photo: number, productId: string): PhotoError {
+    return new PhotoError(this.code as PhotoReason, `photo ${photo + 1} of product ${productId}: ${this.message}`, {
+      cause: this,
+      photo,
+    });
+  }
+}
+
+/**
+ * Turn encoded photo bytes into the model's input pixels, exactly as training saw them:
+ * EXIF orientation applied, converted to sRGB, alpha flattened onto the background, padded
+ * to a square (centred) and resized. Training datasets are written by this same function.
+ *
+ * Throws PhotoError (permanent) for empty, unsupported, corrupt, truncated or oversized input.
+ */
+export async function preprocessPhoto(input: Uint8Array, options: PreprocessOptions): Promise<PreprocessedPhoto> {
+  const maxPixels = options.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS;
+  if (input.byteLength === 0) throw new PhotoError(PHOTO_REASONS.empty, "photo is empty (0 bytes)");
+
+  let meta: Metadata;
+  try {
+    // Header only: nothing is decoded yet, so an oversized claim costs nothing.
+    meta = await sharp(input, { limitInputPixels: false }).metadata();
+  } catch (cause) {
+    const sniffed = sniffFormat(input);
+    if (sniffed) throw new PhotoError(PHOTO_REASONS.corrupt, `${sniffed} header is damaged (${firstLine(cause)})`, { cause });
+    throw new PhotoError(PHOTO_REASONS.unsupported, `not a readable image (${firstLine(cause)})`, { cause });
+  }
+  const format = meta.format ?? "unknown";
+  if (!ACCEPTED_FORMATS.has(format)) {
+    throw new PhotoError(
+      PHOTO_REASONS.unsupported,
+      `format '${format}' is not accepted (accepted: ${[...ACCEPTED_FORMATS].join(", ")})`,
+    );
+  }
+  const width = meta.width ?? 0;
+  const height = meta.height ?? 0;
+  if (width <= 0 || height <= 0) throw new PhotoError(PHOTO_REASONS.corrupt, `header has no valid size (${width}×${height})`);
+  if (width * height > maxPixels) {
+    throw new PhotoError(
+      PHOTO_REASONS.tooLarge,
+      `header claims ${width}×${height} = ${width * height} pixels, over the limit of ${maxPixels}`,
+    );
+  }
+
+  const [r, g, b] = options.background;
+  const background = { r, g, b, alpha: 1 };
+  try {
+    const { data, info } = await sharp(input, { failOn: "truncated", limitInputPixels: maxPixels, pages: 1 })
+      .rotate()
+      .toColourspace("srgb")
+      .flatten({ background })
+      .resize(options.imageSize, options.imageSize, { fit: "contain", background, kernel: "lanczos3" })
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3 || info.width !== options.imageSize || info.height !== options.imageSize) {
+      throw new Error(`unexpected decoded shape ${info.width}×${info.height}×${info.channels}`);
+    }
+    const oriented = (meta.orientation ?? 1) >= 5;
+    return {
+      pixels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      size: options.imageSize,
+      sourceWidth: oriented ? height : width,
+      sourceHeight: oriented ? width : height,
+      format,
+    };
+  } catch (cause) {
+    const text = firstLine(cause);
+    const truncated = /premature end|truncated|unexpected end|short read|not enough data/i.test(text);
+    throw new PhotoError(
+      truncated ? PHOTO_REASONS.truncated : PHOTO_REASONS.corrupt,
+      `${format} photo could not be decoded (${text})`,
+      { cause },
+    );
+  }
+}
+
+/**
+ * Write preprocessed photos into a normalised float32 NCHW tensor: (pixel/255 - mean) / std.
+ * `out` holds `photos.length × 3 × size × size` values.
+ */
+export function normalise(
+  photos: readonly Uint8Array[],
+  size: number,
+  mean: readonly number[],
+  std: readonly number[],
+  out: Float32Array = new Float32Array(photos.length * 3 * size * size),
+): Float32Array {
+  const plane = size * size;
+  const scale = [0, 1, 2].map((c) => 1 / (255 * (std[c] as number)));
+  const shift = [0, 1, 2].map((c) => (mean[c] as number) / (std[c] as number));
+  photos.forEach((pixels, n) => {
+    const base = n * 3 * plane;
+    for (let c = 0; c < 3; c++) {
+      const s = scale[c] as number;
+      const t = shift[c] as number;
+      const o = base + c * plane;
+      for (let i = 0; i < plane; i++) out[o + i] = (pixels[i * 3 + c] as number) * s - t;
+    }
+  });
+  return out;
+}
+
+/** The raster format named by the file's magic bytes, if it is one we accept. */
+function sniffFormat(b: Uint8Array): string | undefined {
+  const ascii = (from: number, to: number) => String.fromCharCode(...b.subarray(from, to));
+  if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "jpeg";
+  if (b[0] === 0x89 && ascii(1, 4) === "PNG") return "png";
+  if (ascii(0, 4) === "GIF8") return "gif";
+  if (ascii(0, 4) === "RIFF" && ascii(8, 12) === "WEBP") return "webp";
+  if (ascii(0, 4) === "II*\0" || ascii(0, 4) === "MM\0*") return "tiff";
+  if (ascii(4, 8) === "ftyp") return "heif";
+  return undefined;
+}
+
+function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split("\n")[0]?.trim() || "unknown error";
+}

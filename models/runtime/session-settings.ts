@@ -1,0 +1,34 @@
+import type * as ort from "onnxruntime-node";
+
+/** Where and how the ONNX graphs run. */
+export interface SessionSettings {
+  /**
+   * `cpu` (default) or `cuda`. CUDA needs onnxruntime-node's CUDA binaries, installed with
+   * `onnxruntime-node-install=cuda12` in `.npmrc`; CPU stays as the fallback provider.
+   */
+  executionProvider: "cpu" | "cuda";
+  /** CUDA device ordinal when executionProvider is `cuda`. Default 0. */
+  cudaDeviceId?: number;
+  /**
+   * Threads inside one operator (GEMM, convolution). Default: all cores. On a shared node,
+   * set it to the cores the worker's pod requests so workers don't oversubscribe.
+   */
+  intraOpThreads?: number;
+  /** Threads running independent operators in parallel. Default 1: the graphs are sequential. */
+  interOpThreads?: number;
+}
+
+export const DEFAULT_SESSION_SETTINGS: SessionSettings = { executionProvider: "cpu" };
+
+export function toSessionOptions(settings: SessionSettings): ort.InferenceSession.SessionOptions {
+  const providers: ort.InferenceSession.ExecutionProviderConfig[] =
+    settings.executionProvider === "cuda" ? [{ name: "cuda", deviceId: settings.cudaDeviceId ?? 0 }, "cpu"] : ["cpu"];
+  return {
+    executionProviders: providers,
+    graphOptimizationLevel: "all",
+    executionMode: "sequential",
+    interOpNumThreads: settings.interOpThreads ?? 1,
+    ...(settings.intraOpThreads !== undefined ? { intraOpNumThreads: settings.intraOpThreads } : {}),
+    logSeverityLevel: 3,
+  };
+}

@@ -1,0 +1,5 @@
+export { FacetError } from "./facet-error.js";
+export { PermanentError } from "./permanent-error.js";
+export { TransientError } from "./transient-error.js";
+export { BundleError } from "./bundle-error.js";
+export { ConfigError } from "./config-error.js";

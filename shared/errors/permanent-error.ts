@@ -1,0 +1,9 @@
+import { FacetError } from "./facet-error.js";
+
+/**
+ * Retrying cannot help: a corrupt or missing photo, an invalid model bundle, a product
+ * that is gone. The item fails with `code` as its reason; nothing else is affected.
+ */
+export class PermanentError extends FacetError {
+  readonly retryable = false;
+}

@@ -1,0 +1,15 @@
+import { FacetError } from "./facet-error.js";
+
+/**
+ * May succeed later: timeouts, 5xx, throttling, connection resets. Retried with
+ * exponential backoff and jitter; `retryAfterMs` is a floor when the source said so.
+ */
+export class TransientError extends FacetError {
+  readonly retryable = true;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(code: string, message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
+    super(code, message, options);
+    this.retryAfterMs = options?.retryAfterMs;
+  }
+}
