@@ -35,6 +35,14 @@ interface TensorSpec {
  * names the file and field.
  */
 export async function loadBundle(dir: string, settings: SessionSettings = DEFAULT_SESSION_SETTINGS): Promise<ModelBundle> {
+  try {
+    return await load(dir, settings);
+  } catch (error) {
+    throw error instanceof BundleError ? error.inBundle(dir) : error;
+  }
+}
+
+async function load(dir: string, settings: SessionSettings): Promise<ModelBundle> {
   const started = performance.now();
   const manifest = await readManifest(dir);
   await verifyFiles(dir, manifest);
@@ -228,7 +236,7 @@ async function readBytes(dir: string, file: string, field: string | undefined): 
     return await readFile(path.join(dir, file));
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? `missing from bundle ${dir}` : `unreadable (${code ?? String(cause)})`;
+    const why = code === "ENOENT" ? "missing" : `unreadable (${code ?? String(cause)})`;
     throw new BundleError(file, field, why, { cause });
   }
 }
