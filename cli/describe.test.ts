@@ -1,0 +1,82 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateCatalogue } from "../models/catalogue/index.js";
+import { REPO_ROOT } from "../test/helpers/python.js";
+
+const FACET = path.join(REPO_ROOT, "bin/facet.mjs");
+
+/** Run the real `facet` command; resolves with its exit code and output whatever the code. */
+async function facet(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [FACET, ...args], { cwd: REPO_ROOT });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const error = e as { code: number; stdout: string; stderr: string };
+    return { code: error.code, stdout: error.stdout, stderr: error.stderr };
+  }
+}
+
+let tmp: string;
+const files: string[] = [];
+const truth: Record<string, string>[] = [];
+
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), "facet-cli-"));
+  for await (const { product, photos } of generateCatalogue({ seed: 4711, count: 3 })) {
+    const file = path.join(tmp, `${product.id}.img`);
+    await writeFile(file, photos[0] as Uint8Array);
+    files.push(file);
+    truth.push({ ...product.attributes });
+  }
+  await writeFile(path.join(tmp, "corrupt.jpg"), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 74, 70, 73, 70, 0, 1, 1, 0]));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+describe("facet describe", () => {
+  it("prints a description and attributes with confidences for each photo", async () => {
+    const { code, stdout } = await facet("describe", ...files);
+    expect(code).toBe(0);
+    for (const [i, file] of files.entries()) {
+      expect(stdout).toContain(path.basename(file));
+      expect(stdout).toContain(`category`);
+      expect(stdout).toContain(truth[i]?.category as string);
+    }
+    expect(stdout).toMatch(/model facet-demo /);
+    expect(stdout).toMatch(/\d+\.\d%/);
+  });
+
+  it("prints JSON with --json", async () => {
+    const { code, stdout } = await facet("describe", "--json", "--same-product", ...files.slice(0, 2));
+    expect(code).toBe(0);
+    const out = JSON.parse(stdout);
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatchObject({ ok: true, photosUsed: 2, model: { name: "facet-demo" } });
+    expect(out[0].attributes.metal.confidence).toBeGreaterThan(0);
+  });
+
+  it("prints the reason for a corrupt file and exits non-zero, still describing the rest", async () => {
+    const { code, stdout } = await facet("describe", files[0] as string, path.join(tmp, "corrupt.jpg"));
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/corrupt\.jpg\n\s+FAILED photo_(corrupt|truncated): photo 1 of product corrupt\.jpg: /);
+    expect(stdout).toContain(truth[0]?.category as string);
+  });
+
+  it("exits 2 with one line naming a bad flag", async () => {
+    const { code, stderr } = await facet("describe", "--bogus", files[0] as string);
+    expect(code).toBe(2);
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+    expect(stderr).toContain("--bogus");
+  });
+
+  it("exits 2 with one line naming a broken model bundle", async () => {
+    const { code, stderr } = await facet("describe", "--model", tmp, files[0] as string);
+    expect(code).toBe(2);
+    expect(stderr.trim()).toBe(`${path.join(tmp, "manifest.json")}: missing`);
+  });
+});
