@@ -9,7 +9,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_MODEL_DIR } from "../cli/commands/describe.js";
 import { generateCatalogue } from "../models/catalogue/index.js";
-import { writeDataset } from "../models/dataset/dataset-writer.js";
+import { writeDataset, type SourceProduct } from "../models/dataset/dataset-writer.js";
 import { SYNTHETIC_ATTRIBUTES } from "../models/dataset/synthetic-source.js";
 import { loadBundle } from "../models/runtime/bundle.js";
 import { createDescriber, type ProductPhotos } from "../models/runtime/describer.js";
@@ -30,7 +30,7 @@ describe.skipIf(missing !== undefined)("TypeScript runtime vs Python reference",
   const products: ProductPhotos[] = [];
   beforeAll(async () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), "facet-ref-"));
-    const catalogue = [];
+    const catalogue: SourceProduct[] = [];
     for await (const { product, photos } of generateCatalogue({ seed: 2024, count: 16 })) {
       products.push({ id: product.id, photos });
       catalogue.push({ id: product.id, photos, attributes: { ...product.attributes }, reference: product.referenceDescription, artisan: null });

@@ -12,7 +12,16 @@ import { SYNTHETIC_ATTRIBUTES, syntheticSource } from "../models/dataset/synthet
 import { loadBundle } from "../models/runtime/bundle.js";
 import { createDescriber } from "../models/runtime/describer.js";
 import { generateCatalogue } from "../models/catalogue/index.js";
-import { pythonTorchMissing, runTrainingModule } from "./helpers/python.js";
+import { existsSync } from "node:fs";
+import { readCsvCatalogue } from "../models/dataset/csv-source.js";
+import { pythonTorchMissing, REPO_ROOT, runTrainingModule } from "./helpers/python.js";
+
+/** Real photos and an ImageNet-pretrained backbone beside the repository (CI has them; a fresh clone does not). */
+const SHARED = path.join(REPO_ROOT, "../shared");
+const REAL_CSV = path.join(SHARED, "datasets/jewellery-photos/labels.csv");
+const PRETRAINED = path.join(SHARED, "pretrained/mobilenet_v2-imagenet-dequantized.pth");
+const sharedMissing = existsSync(REAL_CSV) && existsSync(PRETRAINED) ? undefined : `${SHARED} (real photos, pretrained weights) is not here`;
+if (sharedMissing) console.warn(`skipping the pretrained-backbone training test: ${sharedMissing}`);
 
 const missing = pythonTorchMissing();
 if (missing) console.warn(`skipping the training pipeline test: ${missing}`);
@@ -57,6 +66,28 @@ describe.skipIf(missing !== undefined)("training pipeline (tiny)", () => {
         expect(typeof o.description).toBe("string");
         expect(o.model).toEqual({ name: "tiny", version: "0.0.1" });
       }
+    } finally {
+      await bundle.close();
+    }
+  }, 300_000);
+
+  it.skipIf(sharedMissing !== undefined)("trains on real photos with the pretrained MobileNetV2 backbone from a local weights file", async () => {
+    const data = path.join(tmp, "real");
+    const catalogue = await readCsvCatalogue(REAL_CSV, { limit: 32 });
+    const summary = await writeDataset({ out: data, attributes: catalogue.attributes, source: { kind: "csv", limit: 32 } }, catalogue.products);
+    expect(summary.products).toBeGreaterThan(20);
+
+    const run = path.join(tmp, "real-run");
+    const trained = await runTrainingModule("train", [
+      "--data", data, "--out", run, "--max-steps", "2", "--batch-size", "8", "--epochs", "1",
+      "--backbone", "mobilenet_v2", "--backbone-weights", PRETRAINED,
+    ]);
+    expect(`${trained.stdout}${trained.stderr}`).toMatch(/mobilenet_v2|epoch/);
+    const bundleDir = path.join(tmp, "real-bundle");
+    await runTrainingModule("export", ["--run", run, "--out", bundleDir, "--name", "real-tiny", "--version", "0.0.1"]);
+    const bundle = await loadBundle(bundleDir);
+    try {
+      expect(bundle.manifest.attributes.find((a) => a.name === "category")?.labels).toContain("watch");
     } finally {
       await bundle.close();
     }

@@ -14,6 +14,7 @@ are preprocessed by the runtime's own preprocessing.
   --seed N            catalogue seed (synthetic; default 1)
   --products N        products to render (synthetic; default 1000)
   --csv FILE          a labelled photo CSV (file, category, material, gemstone columns)
+  --limit N           CSV: take N evenly spaced rows
   --image-size N      model input side in pixels (default 128)
   --out DIR           output folder (replaced)`;
 
@@ -32,6 +33,7 @@ export async function datasetCommand(args: string[]): Promise<number> {
     seed: { type: "string", default: "1" },
     products: { type: "string", default: "1000" },
     csv: { type: "string" },
+    limit: { type: "string" },
     "image-size": { type: "string" },
     concurrency: { type: "string" },
   });
@@ -54,7 +56,8 @@ export async function datasetCommand(args: string[]): Promise<number> {
     };
   } else {
     const csv = path.resolve(values.csv as string);
-    const catalogue = await readCsvCatalogue(csv);
+    const limit = values.limit === undefined ? undefined : positiveInt("dataset export", "limit", values.limit, 1);
+    const catalogue = await readCsvCatalogue(csv, limit === undefined ? {} : { limit });
     source = { ...catalogue, description: { kind: "csv", file: path.basename(csv) } };
   }
   const progress = (written: number, skipped: number) => {

@@ -22,7 +22,7 @@ export const manifestSchema = z.object({
   }),
   tokenizer: z.object({
     file: z.string().min(1),
-    vocab_size: z.number().int().min(5),
+    vocab_size: z.number().int().min(4),
     pad_id: z.number().int().nonnegative(),
     bos_id: z.number().int().nonnegative(),
     eos_id: z.number().int().nonnegative(),

@@ -5,7 +5,7 @@ const NO_SPACE_BEFORE = new Set([",", ".", ";", ":", "!", "?", ")"]);
 
 export const tokenizerFileSchema = z.object({
   format: z.literal("facet-word-tokenizer/1"),
-  vocab: z.array(z.string().min(1)).min(5),
+  vocab: z.array(z.string().min(1)).min(4),
   pad_id: z.number().int().nonnegative(),
   bos_id: z.number().int().nonnegative(),
   eos_id: z.number().int().nonnegative(),
