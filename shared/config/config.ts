@@ -1,0 +1,86 @@
+import os from "node:os";
+import { z } from "zod";
+import { ConfigError } from "../errors/index.js";
+
+/**
+ * Every setting Facet reads from the environment, read once at start-up and validated.
+ * Units are in the names; each default says why it is what it is. An invalid value stops
+ * the process with one line naming the variable and the rule (exit 2).
+ */
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const store = z
+  .string()
+  .regex(/^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?|file:\/\/\/.*)$/, "must be s3://bucket[/prefix] or file:///absolute/path");
+
+export const configSchema = z
+  .object({
+    /** PostgreSQL holding the catalogue view and Facet's ledger. */
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// URL" }).default("postgres://127.0.0.1:5432/postgres"),
+    /** Schema of Facet's own tables (migrations create it). */
+    DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, "must be a lower-case SQL identifier").default("facet"),
+    /** The relation (a view the marketplace defines) Facet reads the catalogue through. */
+    CATALOGUE_RELATION: z.string().regex(/^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$/, "must be [schema.]name").default("facet_demo.catalogue"),
+    /** Redis for BullMQ: transport only; nothing is lost if it is flushed. */
+    REDIS_URL: z.url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" }).default("redis://127.0.0.1:6379"),
+    /** Prefix of every BullMQ key, so several deployments (or tests) share one Redis. */
+    QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/, "letters, digits, ':', '_' and '-'").default("facet"),
+    /** Where product photos live: an S3 prefix or a local folder (the embedded default). */
+    IMAGE_STORE: store.default("file:///var/lib/facet/images"),
+    /** Where model bundles live: `<store>/<version>/manifest.json`. */
+    MODEL_STORE: store.default("file:///var/lib/facet/models"),
+    /** S3-compatible endpoint (MinIO, a test server); unset means AWS. */
+    S3_ENDPOINT: z.url().optional(),
+    S3_REGION: z.string().min(1).default("us-east-1"),
+    /** Path-style addressing, which MinIO and most S3-compatible servers need. */
+    S3_FORCE_PATH_STYLE: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+    /** Most products per model call. 32 was the CPU optimum of `npm run bench:model`; GPUs want 64+. */
+    BATCH_SIZE: int(1, 1024).default(32),
+    /** Longest a partial batch waits for more jobs before running, ms: bounds latency at low load. */
+    BATCH_MAX_WAIT_MS: int(0, 60_000).default(200),
+    /** Jobs a worker holds at once (fetching, waiting for a batch, in the model). Default two batches. */
+    WORKER_CONCURRENCY: int(1, 10_000).optional(),
+    /** Photos fetched at once per worker. */
+    FETCH_CONCURRENCY: int(1, 1024).default(16),
+    /** Timeout of one photo fetch, ms. */
+    FETCH_TIMEOUT_MS: int(100, 600_000).default(10_000),
+    /** Largest photo accepted, pixels (decompression-bomb guard). */
+    MAX_INPUT_PIXELS: int(1).default(50_000_000),
+    /** onnxruntime execution provider. */
+    EXECUTION_PROVIDER: z.enum(["cpu", "cuda"]).default("cpu"),
+    /** onnxruntime intra-op threads; default all cores of the machine (or pod limit). */
+    ORT_INTRA_OP_THREADS: int(1, 1024).default(os.availableParallelism()),
+    /** Below this attribute confidence, apply sends a result to needs_review instead. */
+    REVIEW_THRESHOLD: z.coerce.number().min(0).max(1).default(0.6),
+    /** SIGTERM: stop taking work and finish what is in flight within this, ms. Kubernetes' grace is 30 s. */
+    SHUTDOWN_DEADLINE_MS: int(0, 600_000).default(25_000),
+    /** Port of /metrics, /healthz and /readyz; 0 disables. */
+    METRICS_PORT: int(0, 65_535).default(9464),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  })
+  .transform((c) => ({ ...c, WORKER_CONCURRENCY: c.WORKER_CONCURRENCY ?? 2 * c.BATCH_SIZE }))
+  .superRefine((c, ctx) => {
+    if (c.WORKER_CONCURRENCY < c.BATCH_SIZE) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["WORKER_CONCURRENCY"],
+        message: `must be at least BATCH_SIZE (${c.BATCH_SIZE}), or batches never fill`,
+      });
+    }
+  });
+
+export type FacetConfig = z.output<typeof configSchema>;
+
+/**
+ * Parse the environment (only the keys above are read; an empty value counts as unset).
+ * An invalid value throws a ConfigError whose one-line message names the variable and the rule.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): FacetConfig {
+  const keys = Object.keys(configSchema.in.shape);
+  const input = Object.fromEntries(keys.filter((k) => env[k] !== undefined && env[k] !== "").map((k) => [k, env[k]]));
+  const parsed = configSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const key = String(issue?.path[0] ?? "config");
+  const value = input[key];
+  throw new ConfigError(`${key}${value === undefined ? "" : `=${JSON.stringify(value)}`}: ${issue?.message ?? "invalid"}`);
+}
