@@ -15,7 +15,7 @@ const store = z
 export const configSchema = z
   .object({
     /** PostgreSQL holding the catalogue view and Facet's ledger. */
-    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// URL" }).default("postgres://127.0.0.1:5432/postgres"),
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// URL" }).default("postgres://postgres@127.0.0.1:5432/postgres"),
     /** Schema of Facet's own tables (migrations create it). */
     DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, "must be a lower-case SQL identifier").default("facet"),
     /** The relation (a view the marketplace defines) Facet reads the catalogue through. */

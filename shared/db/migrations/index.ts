@@ -1,0 +1,24 @@
+import type { Knex } from "knex";
+import * as ledger from "./0001-ledger.js";
+
+/** Facet's migrations, in order. Listed in code (not read from a folder) so they run the same from TypeScript sources or a build. */
+const MIGRATIONS: ReadonlyArray<{ name: string; up: (schema: string) => (knex: Knex) => Promise<void>; down: (schema: string) => (knex: Knex) => Promise<void> }> = [
+  { name: "0001-ledger", ...ledger },
+];
+
+/** A knex MigrationSource for Facet's tables in `schema`. */
+export function migrationSource(schema: string): Knex.MigrationSource<string> {
+  return {
+    async getMigrations() {
+      return MIGRATIONS.map((m) => m.name);
+    },
+    getMigrationName(name) {
+      return name;
+    },
+    async getMigration(name) {
+      const m = MIGRATIONS.find((x) => x.name === name);
+      if (!m) throw new Error(`unknown migration ${name}`);
+      return { up: m.up(schema), down: m.down(schema) };
+    },
+  };
+}
