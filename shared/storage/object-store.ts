@@ -1,0 +1,119 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { GetObjectCommand, NoSuchKey, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
+import { PermanentError, TransientError } from "../errors/index.js";
+
+/**
+ * Read-only access to objects by key (photos, model bundle files): an S3 prefix or a
+ * local folder, chosen by URL. Errors carry their retry meaning: a missing object is
+ * permanent (`object_missing`); timeouts, 5xx, throttling and resets are transient.
+ */
+export interface ObjectStore {
+  /** Where this store reads from, for logs and messages. */
+  readonly url: string;
+  get(key: string, options?: { signal?: AbortSignal }): Promise<Uint8Array>;
+}
+
+export interface S3Settings {
+  endpoint?: string;
+  region: string;
+  forcePathStyle: boolean;
+}
+
+/** Open `url` (`s3://bucket/prefix` or `file:///path`). S3 clients are created here, by the caller's composition root. */
+export function openObjectStore(url: string, s3: S3Settings): ObjectStore {
+  if (url.startsWith("file://")) return new FolderStore(url);
+  if (url.startsWith("s3://")) {
+    const client = new S3Client({
+      region: s3.region,
+      forcePathStyle: s3.forcePathStyle,
+      ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
+      // Our own backoff (with jitter, and counted in metrics) handles retries.
+      maxAttempts: 1,
+    });
+    return new S3Store(url, client);
+  }
+  throw new PermanentError("config_invalid", `unsupported store URL ${url} (expected s3:// or file://)`);
+}
+
+/** A key must stay inside its store: no absolute paths, no `..` segments. */
+function checkKey(key: string): string {
+  if (key === "" || key.startsWith("/") || key.split("/").some((part) => part === ".." || part === "")) {
+    throw new PermanentError("object_key_invalid", `object key ${JSON.stringify(key)} is not a relative path inside the store`);
+  }
+  return key;
+}
+
+export class FolderStore implements ObjectStore {
+  readonly url: string;
+  private readonly root: string;
+
+  constructor(url: string) {
+    this.url = url;
+    this.root = fileURLToPath(url);
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    const file = path.join(this.root, checkKey(key));
+    try {
+      return await readFile(file);
+    } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "EISDIR") throw new PermanentError("object_missing", `${file} does not exist`, { cause });
+      throw new TransientError("object_read_failed", `${file}: ${code ?? String(cause)}`, { cause });
+    }
+  }
+}
+
+export class S3Store implements ObjectStore {
+  readonly url: string;
+  readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly prefix: string;
+
+  constructor(url: string, client: S3Client) {
+    const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
+    if (!match) throw new PermanentError("config_invalid", `bad S3 URL ${url}`);
+    this.url = url;
+    this.client = client;
+    this.bucket = match[1] as string;
+    const prefix = (match[2] as string).replace(/\/+$/, "");
+    this.prefix = prefix ? `${prefix}/` : "";
+  }
+
+  async get(key: string, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
+    const objectKey = `${this.prefix}${checkKey(key)}`;
+    const where = `s3://${this.bucket}/${objectKey}`;
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: objectKey }), {
+        ...(options.signal ? { abortSignal: options.signal } : {}),
+      });
+      if (!out.Body) throw new TransientError("object_read_failed", `${where}: empty response body`);
+      return await out.Body.transformToByteArray();
+    } catch (cause) {
+      throw classifyS3Error(cause, where);
+    }
+  }
+}
+
+/** Map an S3 SDK or network error to permanent (missing, forbidden) or transient (everything retryable). */
+export function classifyS3Error(cause: unknown, where: string): PermanentError | TransientError {
+  if (cause instanceof PermanentError || cause instanceof TransientError) return cause;
+  if (cause instanceof NoSuchKey || (cause instanceof S3ServiceException && cause.name === "NotFound")) {
+    return new PermanentError("object_missing", `${where} does not exist`, { cause });
+  }
+  if (cause instanceof S3ServiceException) {
+    const status = cause.$metadata.httpStatusCode ?? 0;
+    const throttled = status === 429 || status === 503 || /Throttl|SlowDown|RequestLimitExceeded/.test(cause.name);
+    if (throttled) return new TransientError("object_throttled", `${where}: ${cause.name} (${status})`, { cause });
+    if (status >= 500) return new TransientError("object_server_error", `${where}: ${cause.name} (${status})`, { cause });
+    if (status === 403 || status === 401) return new PermanentError("object_forbidden", `${where}: access denied (${status})`, { cause });
+    if (status === 404) return new PermanentError("object_missing", `${where} does not exist`, { cause });
+    return new PermanentError("object_rejected", `${where}: ${cause.name} (${status})`, { cause });
+  }
+  const name = (cause as Error)?.name ?? "";
+  const code = (cause as NodeJS.ErrnoException)?.code ?? "";
+  if (name === "AbortError" || name === "TimeoutError") return new TransientError("object_timeout", `${where}: timed out`, { cause });
+  return new TransientError("object_unreachable", `${where}: ${code || name || String(cause)}`, { cause });
+}
