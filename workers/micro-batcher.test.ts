@@ -1,0 +1,86 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { MicroBatcher } from "./micro-batcher.js";
+
+/** A run function whose batches finish only when the test says so. */
+function controlledRun() {
+  const batches: number[][] = [];
+  const finishers: Array<() => void> = [];
+  const run = (items: number[]) => {
+    batches.push(items);
+    return new Promise<number[]>((resolve) => finishers.push(() => resolve(items.map((x) => x * 10))));
+  };
+  return { batches, run, finish: (i: number) => finishers[i]?.() };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("MicroBatcher", () => {
+  it("sends a full batch at once, without waiting", async () => {
+    const c = controlledRun();
+    const b = new MicroBatcher({ maxSize: 3, maxWaitMs: 1000, run: c.run });
+    const results = [1, 2, 3].map((x) => b.submit(x));
+    expect(c.batches).toEqual([[1, 2, 3]]);
+    c.finish(0);
+    expect(await Promise.all(results)).toEqual([10, 20, 30]);
+  });
+
+  it("sends a partial batch when its first item has waited maxWaitMs", async () => {
+    const c = controlledRun();
+    const sizes: number[] = [];
+    const b = new MicroBatcher({ maxSize: 8, maxWaitMs: 100, run: c.run, onBatch: (n) => sizes.push(n) });
+    const r1 = b.submit(1);
+    await vi.advanceTimersByTimeAsync(60);
+    const r2 = b.submit(2);
+    await vi.advanceTimersByTimeAsync(39);
+    expect(c.batches).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(c.batches).toEqual([[1, 2]]);
+    expect(sizes).toEqual([2]);
+    c.finish(0);
+    expect(await Promise.all([r1, r2])).toEqual([10, 20]);
+  });
+
+  it("fills the next batch while one runs, and sends it as soon as the model is free", async () => {
+    const c = controlledRun();
+    const b = new MicroBatcher({ maxSize: 2, maxWaitMs: 1000, run: c.run });
+    const all = [1, 2, 3, 4, 5].map((x) => b.submit(x));
+    expect(c.batches).toEqual([[1, 2]]); // one in flight; 3, 4 and 5 wait
+    expect(b.waiting).toBe(3);
+    c.finish(0);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(c.batches).toEqual([[1, 2], [3, 4]]);
+    c.finish(1);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(c.batches).toEqual([[1, 2], [3, 4], [5]]); // partial, but it already waited
+    c.finish(2);
+    expect(await Promise.all(all)).toEqual([10, 20, 30, 40, 50]);
+  });
+
+  it("fails only the items of a batch that throws", async () => {
+    let calls = 0;
+    const b = new MicroBatcher<number, number>({
+      maxSize: 2,
+      maxWaitMs: 10,
+      run: async (items) => {
+        calls += 1;
+        if (calls === 1) throw new Error("model crashed");
+        return items;
+      },
+    });
+    const results = await Promise.allSettled([1, 2, 3, 4].map((x) => b.submit(x)));
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected", "fulfilled", "fulfilled"]);
+  });
+
+  it("flush sends what waits and resolves when nothing runs", async () => {
+    const b = new MicroBatcher<number, number>({ maxSize: 10, maxWaitMs: 60_000, run: async (items) => items });
+    const r = b.submit(7);
+    await b.flush();
+    expect(await r).toBe(7);
+    expect(b.active).toBe(0);
+  });
+});

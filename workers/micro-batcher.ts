@@ -1,0 +1,102 @@
+/**
+ * Groups items that arrive one at a time (jobs) into batches for the model: a batch
+ * leaves when it reaches `maxSize`, or `maxWaitMs` after its first item arrived, whichever
+ * comes first. At most `maxInFlight` batches run at once; while they run, the next batch
+ * fills, and it leaves as soon as a slot frees (it has already waited).
+ */
+export interface MicroBatcherOptions<I, O> {
+  /** Most items per batch (the model's batch size). */
+  maxSize: number;
+  /** Longest the first item of a partial batch waits for company, ms. */
+  maxWaitMs: number;
+  /** Batches running at once. 1 for one model session: a second would only contend for its threads. */
+  maxInFlight?: number;
+  /** Runs one batch; returns one result per item, in order. A throw fails every item of the batch. */
+  run: (items: I[]) => Promise<O[]>;
+  /** Called as each batch leaves, with its size and how long its first item waited (ms). */
+  onBatch?: (size: number, waitedMs: number) => void;
+}
+
+interface Pending<I, O> {
+  item: I;
+  resolve: (value: O) => void;
+  reject: (reason: unknown) => void;
+}
+
+export class MicroBatcher<I, O> {
+  private readonly options: Required<Omit<MicroBatcherOptions<I, O>, "onBatch">> & Pick<MicroBatcherOptions<I, O>, "onBatch">;
+  private pending: Pending<I, O>[] = [];
+  private firstArrival = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight = 0;
+  private readonly running = new Set<Promise<void>>();
+
+  constructor(options: MicroBatcherOptions<I, O>) {
+    if (!Number.isInteger(options.maxSize) || options.maxSize < 1) throw new RangeError(`maxSize must be a positive integer, got ${options.maxSize}`);
+    if (!(options.maxWaitMs >= 0)) throw new RangeError(`maxWaitMs must be >= 0, got ${options.maxWaitMs}`);
+    this.options = { maxInFlight: 1, ...options };
+  }
+
+  /** Items waiting for a batch (not yet running). */
+  get waiting(): number {
+    return this.pending.length;
+  }
+
+  /** Batches running now. */
+  get active(): number {
+    return this.inFlight;
+  }
+
+  submit(item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      if (this.pending.length === 0) this.firstArrival = performance.now();
+      this.pending.push({ item, resolve, reject });
+      if (this.pending.length >= this.options.maxSize) this.dispatch();
+      else this.timer ??= setTimeout(() => this.dispatch(true), this.options.maxWaitMs);
+    });
+  }
+
+  /** Send what is waiting now, then wait until no batch is running. */
+  async flush(): Promise<void> {
+    while (this.pending.length > 0 || this.running.size > 0) {
+      this.dispatch(true);
+      await Promise.race(this.running);
+    }
+  }
+
+  /** Start batches while there are slots: full ones always, a partial one only when `due`. */
+  private dispatch(due = false): void {
+    while (this.inFlight < this.options.maxInFlight && this.pending.length > 0) {
+      if (this.pending.length < this.options.maxSize && !due) break;
+      const batch = this.pending.splice(0, this.options.maxSize);
+      const waited = performance.now() - this.firstArrival;
+      this.firstArrival = performance.now();
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.options.onBatch?.(batch.length, waited);
+      this.start(batch);
+    }
+    if (this.pending.length > 0 && this.timer === undefined && this.inFlight < this.options.maxInFlight) {
+      this.timer = setTimeout(() => this.dispatch(true), this.options.maxWaitMs);
+    }
+  }
+
+  private start(batch: Pending<I, O>[]): void {
+    this.inFlight += 1;
+    const done = (async () => {
+      try {
+        const results = await this.options.run(batch.map((p) => p.item));
+        if (results.length !== batch.length) throw new Error(`batch of ${batch.length} returned ${results.length} results`);
+        batch.forEach((p, i) => p.resolve(results[i] as O));
+      } catch (error) {
+        for (const p of batch) p.reject(error);
+      }
+    })().finally(() => {
+      this.inFlight -= 1;
+      this.running.delete(done);
+      // The next batch has waited while this one ran: it leaves now, full or not.
+      this.dispatch(this.pending.length > 0);
+    });
+    this.running.add(done);
+  }
+}
