@@ -36,7 +36,12 @@ async function main(): Promise<number> {
   }
   const atol = Number(values.atol);
   const rtol = Number(values.rtol);
-  const cases = JSON.parse(await readFile(values.check, "utf8")) as Record<string, Case>;
+  const file = JSON.parse(await readFile(values.check, "utf8")) as Record<string, unknown>;
+  // Cases are the entries with inputs and outputs; other keys (e.g. "tolerance") are metadata.
+  const cases = Object.fromEntries(
+    Object.entries(file).filter(([, v]) => typeof v === "object" && v !== null && "inputs" in v && "outputs" in v),
+  ) as Record<string, Case>;
+  if (Object.keys(cases).length === 0) throw new Error(`${values.check}: no cases (entries with inputs and outputs)`);
   const bundle = await loadBundle(values.bundle);
   let failures = 0;
   try {

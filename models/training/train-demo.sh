@@ -17,7 +17,7 @@ mkdir -p "$WORK"
 [ -f "$WORK/holdout/dataset.json" ] || npx tsx cli/main.ts dataset export --synthetic --seed 2 --products "$HOLDOUT_PRODUCTS" --out "$WORK/holdout"
 
 export PYTHONPATH=models/training
-"$PY" -m facet_train.train --data "$WORK/train" --out "$WORK/run" --seed 1 ${TRAIN_ARGS:-}
+"$PY" -m facet_train.train --data "$WORK/train" --out "$WORK/run" --seed 1 --epochs 20 ${TRAIN_ARGS:-}
 rm -rf models/demo
 "$PY" -m facet_train.export --run "$WORK/run" --out models/demo --name facet-demo --version "${DEMO_VERSION:-1.0.0}"
 "$PY" -m facet_train.evaluate --bundle models/demo --data "$WORK/holdout"

@@ -1,0 +1,1 @@
+"""Training, export and evaluation of Facet models (see models/FORMAT.md)."""
