@@ -94,7 +94,9 @@ def _export_decoder(checkpoint: LoadedCheckpoint, path: Path) -> None:
     decoder = checkpoint.model.decoder.eval()
     # Traced with P > 0 and T > 1 so that no size is frozen as a constant; the
     # verifier then runs it with P = 0 and with T = 1.
-    tokens = torch.tensor([[BOS_ID, 4, 5], [BOS_ID, 6, 7]], dtype=torch.int64)
+    # Any in-vocabulary ids do (a catalogue without reference texts has only the 4 specials).
+    a, b, c, d = (i % config.vocab_size for i in (4, 5, 6, 7))
+    tokens = torch.tensor([[BOS_ID, a, b], [BOS_ID, c, d]], dtype=torch.int64)
     past = torch.zeros(2, 2 * config.layers, config.heads, 2, config.head_dim)
     memory = torch.zeros(2, 3 * config.feature_tokens, config.d_model)
     memory_mask = torch.ones(2, 3 * config.feature_tokens)
