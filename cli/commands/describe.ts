@@ -3,7 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError } from "../../shared/errors/index.js";
 import { loadBundle } from "../../models/runtime/bundle.js";
-import { createDescriber, type ProductOutcome, type ProductPhotos } from "../../models/runtime/describer.js";
+import { createDescriber, DEFAULT_BATCH_SIZE, type ProductOutcome, type ProductPhotos } from "../../models/runtime/describer.js";
 import type { SessionSettings } from "../../models/runtime/session-settings.js";
 import { parseFlags, positiveInt } from "../usage-error.js";
 
@@ -18,9 +18,9 @@ photos of one product) and prints its description and attributes.
   --model DIR         model bundle folder (default: $FACET_MODEL_DIR or models/demo)
   --same-product      treat all files as photos of one product (primary first)
   --json              print JSON (an array of results) instead of text
-  --batch-size N      products per model call (default 32)
+  --batch-size N      products per model call (default 64)
   --provider P        cpu (default) or cuda
-  --threads N         onnxruntime intra-op threads (default: all cores)
+  --threads N         onnxruntime intra-op threads (default 1; see README)
   --no-cache          decode without the key/value cache (slower; for comparison)
 
 Exit status: 0 all described; 1 some photo was refused (reason printed); 2 bad usage or model.`;
@@ -48,7 +48,7 @@ export async function describeCommand(args: string[]): Promise<number> {
     executionProvider: values.provider,
     ...(values.threads !== undefined ? { intraOpThreads: positiveInt("describe", "threads", values.threads, 1) } : {}),
   };
-  const batchSize = positiveInt("describe", "batch-size", values["batch-size"], 32);
+  const batchSize = positiveInt("describe", "batch-size", values["batch-size"], DEFAULT_BATCH_SIZE);
   const modelDir = path.resolve(values.model ?? process.env.FACET_MODEL_DIR ?? DEMO_MODEL_DIR);
 
   const files = positionals.map((f) => path.resolve(f));

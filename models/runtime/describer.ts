@@ -59,8 +59,8 @@ export type ProductOutcome = ProductDescription | ProductFailure;
 
 export interface DescriberOptions {
   /**
-   * Products per model call. Default 32: the best products/s on CPU in `npm run bench:model`
-   * (see README); a GPU wants 64 or more.
+   * Products per model call. Default 64: the best products/s of batch sizes 1, 8, 32 and 64
+   * in `npm run bench:model` on CPU (see README); a GPU wants as many as its memory allows.
    */
   batchSize?: number;
   /** Reuse the decoder's key/value cache (default true); false recomputes every prefix. */
@@ -71,7 +71,7 @@ export interface DescriberOptions {
   maxInputPixels?: number;
 }
 
-export const DEFAULT_BATCH_SIZE = 32;
+export const DEFAULT_BATCH_SIZE = 64;
 
 /** Turns product photos into descriptions and attributes with one loaded bundle. */
 export interface Describer {

@@ -37,42 +37,49 @@ export interface GreedyDecodeResult {
 
 /**
  * Batched greedy decoding. Each sequence stops on its own `<eos>` (or at maxLength); finished
- * sequences are dropped from the batch so later steps only pay for the ones still running;
- * the loop ends when none is left. Deterministic: argmax with ties to the lowest id.
+ * sequences are dropped from the batch (in groups) so later steps pay mostly for the ones
+ * still running; the loop ends when none is left. Deterministic: argmax with ties to the
+ * lowest id, and a row's outputs do not depend on the other rows.
  */
 export async function greedyDecode(graph: DecoderGraph, input: GreedyDecodeInput): Promise<GreedyDecodeResult> {
   const { batch, memoryTokens: m, featureDim: d, layers, heads, headDim } = input;
   const useCache = input.useCache ?? true;
   const out: number[][] = Array.from({ length: batch }, () => []);
-  // `rows[i]` is the original sequence index of the i-th row still running.
+  const finished = new Array<boolean>(batch).fill(false);
+  // `rows[i]` is the sequence in row i of the current batch. Finished sequences stay in the
+  // batch (their outputs ignored) until a quarter of the rows are finished: dropping rows
+  // copies the whole cache, so it is done in a few large steps rather than one per sequence.
   let rows = Array.from({ length: batch }, (_, i) => i);
   let memory: ort.Tensor = new ort.Tensor("float32", input.memory, [batch, m, d]);
   let mask: ort.Tensor = new ort.Tensor("float32", input.memoryMask, [batch, m]);
   let past: ort.Tensor = emptyPast(batch, layers, heads, headDim);
+  let running = batch;
   let steps = 0;
 
-  while (rows.length > 0) {
-    const b = rows.length;
-    const tokens = useCache ? lastTokens(rows, out, input.bosId) : prefixes(rows, out, input.bosId);
+  while (running > 0) {
+    const tokens = useCache ? lastTokens(rows, out, input.bosId) : prefixes(rows, out, input.bosId, steps + 1);
     const result = await graph.run({ tokens, past, memory, memory_mask: mask });
     steps += 1;
     const logits = result.logits as ort.Tensor;
     const [, t, v] = logits.dims as [number, number, number];
     const data = logits.data as Float32Array;
 
-    const keep: number[] = [];
-    for (let r = 0; r < b; r++) {
+    rows.forEach((seq, r) => {
+      if (finished[seq]) return;
       const next = argmax(data, (r * t + (t - 1)) * v, v);
-      const seq = out[rows[r] as number] as number[];
-      seq.push(next);
-      if (next !== input.eosId && seq.length < input.maxLength) keep.push(r);
-    }
-    if (keep.length === 0) break;
-    if (useCache) {
-      const present = result.present as ort.Tensor;
-      past = keep.length === b ? present : takeRows(present, keep);
-    }
-    if (keep.length !== b) {
+      const tokensOut = out[seq] as number[];
+      tokensOut.push(next);
+      if (next === input.eosId || tokensOut.length >= input.maxLength) {
+        finished[seq] = true;
+        running -= 1;
+      }
+    });
+    if (running === 0) break;
+    if (useCache) past = result.present as ort.Tensor;
+    const idle = rows.length - rows.filter((seq) => !finished[seq]).length;
+    if (idle > 0 && idle * 4 >= rows.length) {
+      const keep = rows.flatMap((seq, r) => (finished[seq] ? [] : [r]));
+      if (useCache) past = takeRows(past, keep);
       memory = takeRows(memory, keep);
       mask = takeRows(mask, keep);
       rows = keep.map((r) => rows[r] as number);
@@ -85,18 +92,19 @@ function emptyPast(b: number, layers: number, heads: number, headDim: number): o
   return new ort.Tensor("float32", new Float32Array(0), [b, 2 * layers, heads, 0, headDim]);
 }
 
+/** The last token of each row's sequence (a finished row repeats its last; its output is ignored). */
 function lastTokens(rows: number[], out: number[][], bos: number): ort.Tensor {
   const ids = BigInt64Array.from(rows, (i) => BigInt((out[i] as number[]).at(-1) ?? bos));
   return new ort.Tensor("int64", ids, [rows.length, 1]);
 }
 
-function prefixes(rows: number[], out: number[][], bos: number): ort.Tensor {
-  // All running rows have the same length: they started together and none has stopped.
-  const t = (out[rows[0] as number] as number[]).length + 1;
+/** `<bos>` + each row's tokens, `t` long; a finished row's shorter sequence is padded with its last token. */
+function prefixes(rows: number[], out: number[][], bos: number, t: number): ort.Tensor {
   const ids = new BigInt64Array(rows.length * t);
   rows.forEach((i, r) => {
+    const seq = out[i] as number[];
     ids[r * t] = BigInt(bos);
-    (out[i] as number[]).forEach((id, j) => (ids[r * t + j + 1] = BigInt(id)));
+    for (let j = 1; j < t; j++) ids[r * t + j] = BigInt(seq[Math.min(j - 1, seq.length - 1)] ?? bos);
   });
   return new ort.Tensor("int64", ids, [rows.length, t]);
 }

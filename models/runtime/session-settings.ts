@@ -10,13 +10,17 @@ export interface SessionSettings {
   /** CUDA device ordinal when executionProvider is `cuda`. Default 0. */
   cudaDeviceId?: number;
   /**
-   * Threads inside one operator (GEMM, convolution). Default: all cores. On a shared node,
-   * set it to the cores the worker's pod requests so workers don't oversubscribe.
+   * Threads inside one operator (GEMM, convolution). Default 1: the demo model's operators
+   * are small, and `npm run bench:model` measured one thread faster than two on a 2-core
+   * machine (thread hand-offs cost more than they save). Use more cores by running batches
+   * concurrently (each `run` uses its own thread) or more worker processes, not wider operators.
    */
   intraOpThreads?: number;
   /** Threads running independent operators in parallel. Default 1: the graphs are sequential. */
   interOpThreads?: number;
 }
+
+export const DEFAULT_INTRA_OP_THREADS = 1;
 
 export const DEFAULT_SESSION_SETTINGS: SessionSettings = { executionProvider: "cpu" };
 
@@ -28,7 +32,7 @@ export function toSessionOptions(settings: SessionSettings): ort.InferenceSessio
     graphOptimizationLevel: "all",
     executionMode: "sequential",
     interOpNumThreads: settings.interOpThreads ?? 1,
-    ...(settings.intraOpThreads !== undefined ? { intraOpNumThreads: settings.intraOpThreads } : {}),
+    intraOpNumThreads: settings.intraOpThreads ?? DEFAULT_INTRA_OP_THREADS,
     logSeverityLevel: 3,
   };
 }

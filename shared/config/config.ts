@@ -1,4 +1,3 @@
-import os from "node:os";
 import { z } from "zod";
 import { ConfigError } from "../errors/index.js";
 
@@ -33,8 +32,8 @@ export const configSchema = z
     S3_REGION: z.string().min(1).default("us-east-1"),
     /** Path-style addressing, which MinIO and most S3-compatible servers need. */
     S3_FORCE_PATH_STYLE: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
-    /** Most products per model call. 32 was the CPU optimum of `npm run bench:model`; GPUs want 64+. */
-    BATCH_SIZE: int(1, 1024).default(32),
+    /** Most products per model call. 64 was the CPU optimum of `npm run bench:model`; GPUs want more. */
+    BATCH_SIZE: int(1, 1024).default(64),
     /** Longest a partial batch waits for more jobs before running, ms: bounds latency at low load. */
     BATCH_MAX_WAIT_MS: int(0, 60_000).default(200),
     /** Jobs a worker holds at once (fetching, waiting for a batch, in the model). Default two batches. */
@@ -47,8 +46,8 @@ export const configSchema = z
     MAX_INPUT_PIXELS: int(1).default(50_000_000),
     /** onnxruntime execution provider. */
     EXECUTION_PROVIDER: z.enum(["cpu", "cuda"]).default("cpu"),
-    /** onnxruntime intra-op threads; default all cores of the machine (or pod limit). */
-    ORT_INTRA_OP_THREADS: int(1, 1024).default(os.availableParallelism()),
+    /** onnxruntime intra-op threads per model call; 1 measured fastest for the demo model (README). */
+    ORT_INTRA_OP_THREADS: int(1, 1024).default(1),
     /** Below this attribute confidence, apply sends a result to needs_review instead. */
     REVIEW_THRESHOLD: z.coerce.number().min(0).max(1).default(0.6),
     /** SIGTERM: stop taking work and finish what is in flight within this, ms. Kubernetes' grace is 30 s. */

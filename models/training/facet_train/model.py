@@ -244,11 +244,37 @@ class DecoderLayer(nn.Module):
         v = torch.cat([past_v, _split_heads(v, self.heads)], dim=2)
         x = x + self.dropout(self.self_out(_merge_heads(_attend(_split_heads(q, self.heads), k, v, causal_bias))))
         q = _split_heads(self.cross_q(self.cross_norm(x)), self.heads)
-        mk, mv = self.cross_kv(memory).chunk(2, dim=-1)
-        attended = _attend(q, _split_heads(mk, self.heads), _split_heads(mv, self.heads), memory_bias)
+        if torch.onnx.is_in_onnx_export():
+            attended = self._cross_attend_absorbed(q, memory, memory_bias)
+        else:
+            mk, mv = self.cross_kv(memory).chunk(2, dim=-1)
+            attended = _attend(q, _split_heads(mk, self.heads), _split_heads(mv, self.heads), memory_bias)
         x = x + self.dropout(self.cross_out(_merge_heads(attended)))
         x = x + self.dropout(self.ffn(self.ffn_norm(x)))
         return x, k, v
+
+
+    def _cross_attend_absorbed(self, q: torch.Tensor, memory: torch.Tensor, memory_bias: torch.Tensor) -> torch.Tensor:
+        """Cross-attention without projecting the memory: the same numbers, in another order.
+
+        q·(Wk m + bk) = (Wkᵀ q)·m + q·bk, and q·bk is the same for every key, so softmax
+        ignores it; Σ a (Wv m + bv) = Wv (Σ a m) + bv because the weights a sum to 1. So the
+        exported graph maps each head's query into memory space instead of mapping all M memory
+        tokens into key/value space at every decoding step: per step O(B·H·T·M·D) instead of
+        O(B·M·D²). Without this the memory projection dominates each cached step, and the key/value
+        cache saves little. The export's check against PyTorch's plain form proves the identity.
+        """
+        h = self.heads
+        d = memory.shape[-1]
+        dh = d // h
+        wk, wv = self.cross_kv.weight.chunk(2, dim=0)  # [D, D] each (out, in)
+        bv = self.cross_kv.bias.chunk(2, dim=0)[1] if self.cross_kv.bias is not None else None
+        q_mem = torch.matmul(q, wk.reshape(h, dh, d))  # [B, H, T, D]
+        mem = memory.unsqueeze(1)  # [B, 1, M, D]
+        scores = torch.matmul(q_mem, mem.transpose(-1, -2)) * (1.0 / math.sqrt(dh)) + memory_bias
+        context = torch.matmul(torch.softmax(scores, dim=-1), mem)  # [B, H, T, D]
+        out = torch.matmul(context, wv.reshape(h, dh, d).transpose(-1, -2))  # [B, H, T, Dh]
+        return out + bv.reshape(h, 1, dh) if bv is not None else out
 
 
 class CaptionDecoder(nn.Module):
