@@ -18,7 +18,7 @@ photos of one product) and prints its description and attributes.
   --model DIR         model bundle folder (default: $FACET_MODEL_DIR or models/demo)
   --same-product      treat all files as photos of one product (primary first)
   --json              print JSON (an array of results) instead of text
-  --batch-size N      products per model call (default 64)
+  --batch-size N      products per model call (default 32)
   --provider P        cpu (default) or cuda
   --threads N         onnxruntime intra-op threads (default 1; see README)
   --no-cache          decode without the key/value cache (slower; for comparison)

@@ -59,8 +59,9 @@ export type ProductOutcome = ProductDescription | ProductFailure;
 
 export interface DescriberOptions {
   /**
-   * Products per model call. Default 64: the best products/s of batch sizes 1, 8, 32 and 64
-   * in `npm run bench:model` on CPU (see README); a GPU wants as many as its memory allows.
+   * Products per model call. Default 32: in `npm run bench:model` on CPU, the smallest batch
+   * within 5% of the best products/s (64 is no faster, and holds twice the memory and
+   * latency); see README. A GPU wants as many as its memory allows.
    */
   batchSize?: number;
   /** Reuse the decoder's key/value cache (default true); false recomputes every prefix. */
@@ -71,7 +72,7 @@ export interface DescriberOptions {
   maxInputPixels?: number;
 }
 
-export const DEFAULT_BATCH_SIZE = 64;
+export const DEFAULT_BATCH_SIZE = 32;
 
 /** Turns product photos into descriptions and attributes with one loaded bundle. */
 export interface Describer {

@@ -11,9 +11,10 @@ export interface SessionSettings {
   cudaDeviceId?: number;
   /**
    * Threads inside one operator (GEMM, convolution). Default 1: the demo model's operators
-   * are small, and `npm run bench:model` measured one thread faster than two on a 2-core
-   * machine (thread hand-offs cost more than they save). Use more cores by running batches
-   * concurrently (each `run` uses its own thread) or more worker processes, not wider operators.
+   * are small, so a second thread gained under 5% in `npm run bench:model` on 2 cores (and
+   * lowered the cache's decoding speed-up, since one-token steps barely parallelise), while
+   * it takes a core from photo decoding. Use more cores by running batches concurrently
+   * (each `run` call works on its own thread) or more worker processes.
    */
   intraOpThreads?: number;
   /** Threads running independent operators in parallel. Default 1: the graphs are sequential. */

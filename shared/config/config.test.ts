@@ -5,8 +5,8 @@ import { loadConfig } from "./config.js";
 describe("loadConfig", () => {
   it("has working defaults", () => {
     const c = loadConfig({});
-    expect(c.BATCH_SIZE).toBe(64);
-    expect(c.WORKER_CONCURRENCY).toBe(128);
+    expect(c.BATCH_SIZE).toBe(32);
+    expect(c.WORKER_CONCURRENCY).toBe(64);
     expect(c.IMAGE_STORE).toMatch(/^file:\/\/\//);
   });
 

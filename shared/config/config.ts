@@ -32,8 +32,8 @@ export const configSchema = z
     S3_REGION: z.string().min(1).default("us-east-1"),
     /** Path-style addressing, which MinIO and most S3-compatible servers need. */
     S3_FORCE_PATH_STYLE: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
-    /** Most products per model call. 64 was the CPU optimum of `npm run bench:model`; GPUs want more. */
-    BATCH_SIZE: int(1, 1024).default(64),
+    /** Most products per model call. 32: the CPU choice of `npm run bench:model`; GPUs want more. */
+    BATCH_SIZE: int(1, 1024).default(32),
     /** Longest a partial batch waits for more jobs before running, ms: bounds latency at low load. */
     BATCH_MAX_WAIT_MS: int(0, 60_000).default(200),
     /** Jobs a worker holds at once (fetching, waiting for a batch, in the model). Default two batches. */
