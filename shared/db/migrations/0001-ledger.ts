@@ -26,6 +26,10 @@ export function up(schema: string) {
       t.text("schedule_name");
       t.integer("total").notNullable().defaultTo(0);
       t.boolean("snapshot_complete").notNullable().defaultTo(false);
+      /** Last product id snapshotted: the snapshot resumes after it. */
+      t.text("snapshot_cursor");
+      /** Selection values resolved at start (e.g. the date "changed since the last success" meant). */
+      t.jsonb("resolved_selection");
       /** Highest run_items.seq handed to the queue so far: the producer's resume point. */
       t.bigInteger("enqueued_seq").notNullable().defaultTo(0);
       t.timestamp("created_at", { useTz: true }).notNullable().defaultTo(knex.fn.now());

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ConfigError } from "../shared/errors/index.js";
+import { ConfigError } from "../errors/index.js";
 
 /**
  * Which products a run covers. Values are always bound as query parameters, never

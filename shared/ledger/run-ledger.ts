@@ -1,0 +1,194 @@
+import { randomBytes } from "node:crypto";
+import type { Knex } from "knex";
+import { ConfigError } from "../errors/index.js";
+import { RUN_TRANSITIONS, runRowSchema, type Run, type RunCounts, type RunMode, type RunState } from "./run.js";
+import { parseSelection, type Selection } from "./selection.js";
+
+/**
+ * The run ledger in Postgres: the source of truth for every run and every product in it.
+ * Functions take their dependencies explicitly; nothing here holds a connection.
+ */
+export interface LedgerContext {
+  db: Knex;
+  /** Facet's schema (DB_SCHEMA). */
+  schema: string;
+  /** The catalogue relation (CATALOGUE_RELATION), `[schema.]name`. */
+  catalogue: string;
+}
+
+export interface NewRun {
+  modelVersion: string;
+  selection: Selection;
+  mode: RunMode;
+  /** BullMQ priority: 1 is the most urgent; larger numbers wait. Default 100. */
+  priority?: number;
+  trigger?: "manual" | "schedule" | "api";
+  scheduleName?: string | null;
+}
+
+/** `run_<time, base36>_<random>`: sortable by creation, unique without coordination. */
+export function newRunId(now = Date.now()): string {
+  return `run_${now.toString(36)}_${randomBytes(3).toString("hex")}`;
+}
+
+export async function createRun(ctx: LedgerContext, input: NewRun): Promise<Run> {
+  const selection = parseSelection(input.selection);
+  const priority = input.priority ?? 100;
+  if (!Number.isInteger(priority) || priority < 1 || priority > 2_097_152) {
+    throw new ConfigError(`priority must be an integer from 1 (most urgent) to 2097152, got ${priority}`);
+  }
+  const [row] = await ctx.db
+    .withSchema(ctx.schema)
+    .table("runs")
+    .insert({
+      id: newRunId(),
+      model_version: input.modelVersion,
+      selection,
+      mode: input.mode,
+      priority,
+      state: "snapshotting",
+      trigger: input.trigger ?? "manual",
+      schedule_name: input.scheduleName ?? null,
+    })
+    .returning("*");
+  return runRowSchema.parse(row);
+}
+
+export async function getRun(ctx: LedgerContext, runId: string): Promise<Run> {
+  const row = await ctx.db.withSchema(ctx.schema).table("runs").where({ id: runId }).first();
+  if (!row) throw new ConfigError(`unknown run id '${runId}'`);
+  return runRowSchema.parse(row);
+}
+
+export async function listRuns(ctx: LedgerContext, options: { states?: RunState[]; limit?: number } = {}): Promise<Run[]> {
+  const q = ctx.db.withSchema(ctx.schema).table("runs").orderBy("created_at", "desc").limit(options.limit ?? 50);
+  if (options.states) q.whereIn("state", options.states);
+  return (await q).map((row: unknown) => runRowSchema.parse(row));
+}
+
+/**
+ * Move a run to `to` if the move is allowed from its current state (checked inside the
+ * update, so two processes can't both win). Returns the updated run; throws ConfigError
+ * naming the states when the move is not allowed.
+ */
+export async function transitionRun(ctx: LedgerContext, runId: string, to: RunState): Promise<Run> {
+  const from = (Object.keys(RUN_TRANSITIONS) as RunState[]).filter((s) => RUN_TRANSITIONS[s].includes(to));
+  const now = ctx.db.fn.now();
+  const [row] = await ctx.db
+    .withSchema(ctx.schema)
+    .table("runs")
+    .where({ id: runId })
+    .whereIn("state", from)
+    .update({
+      state: to,
+      updated_at: now,
+      ...(to === "running" ? { started_at: ctx.db.raw("coalesce(started_at, now())") } : {}),
+      ...(to === "completed" || to === "cancelled" ? { finished_at: now } : {}),
+    })
+    .returning("*");
+  if (row) return runRowSchema.parse(row);
+  const run = await getRun(ctx, runId);
+  throw new ConfigError(`run ${runId} is ${run.state}; it cannot become ${to}`);
+}
+
+/**
+ * Snapshot the next chunk of the run's selection into run_items (one transaction), in
+ * product id order after `snapshot_cursor`. Values are bound parameters, never SQL text.
+ * Returns how many products were added; 0 means the snapshot is complete.
+ */
+export async function snapshotChunk(ctx: LedgerContext, run: Run, chunk = 5000): Promise<number> {
+  return ctx.db.transaction(async (trx) => {
+    const current = runRowSchema.parse(await trx.withSchema(ctx.schema).table("runs").where({ id: run.id }).forUpdate().first());
+    if (current.snapshot_complete) return 0;
+    const chosen = await selectionQuery(trx, ctx, current)
+      .select("product_id")
+      .modify((q) => (current.snapshot_cursor !== null ? q.where("product_id", ">", current.snapshot_cursor) : q))
+      .orderBy("product_id")
+      .limit(chunk);
+    if (chosen.length === 0) {
+      await trx.withSchema(ctx.schema).table("runs").where({ id: run.id }).update({ snapshot_complete: true, updated_at: trx.fn.now() });
+      return 0;
+    }
+    const rows = chosen.map((r: { product_id: string }, i: number) => ({ run_id: run.id, seq: current.total + i + 1, product_id: r.product_id }));
+    for (let i = 0; i < rows.length; i += 1000) {
+      await trx.withSchema(ctx.schema).table("run_items").insert(rows.slice(i, i + 1000)).onConflict(["run_id", "product_id"]).ignore();
+    }
+    await trx
+      .withSchema(ctx.schema)
+      .table("runs")
+      .where({ id: run.id })
+      .update({
+        total: current.total + rows.length,
+        snapshot_cursor: (rows.at(-1) as { product_id: string }).product_id,
+        snapshot_complete: rows.length < chunk,
+        updated_at: trx.fn.now(),
+      });
+    return rows.length;
+  });
+}
+
+/** The catalogue rows a run selects (a query builder over the catalogue relation). */
+function selectionQuery(db: Knex | Knex.Transaction, ctx: LedgerContext, run: Run): Knex.QueryBuilder {
+  const q = db.from(ctx.catalogue);
+  const s = run.selection;
+  switch (s.kind) {
+    case "all":
+      return q;
+    case "category":
+      return q.where("category", s.category);
+    case "updated_since":
+      return q.where("updated_at", ">=", s.since);
+    case "ids":
+      return q.whereRaw("product_id = any(?::text[])", [s.ids]);
+    case "changed_since_last_success":
+      // Changed since the last completed run started (its snapshot's moment): nothing changed
+      // during that run is missed. All products when no run has completed yet.
+      return q.whereRaw(
+        `updated_at >= coalesce((select max(started_at) from ??.runs where state = 'completed' and id <> ?), '-infinity'::timestamptz)`,
+        [ctx.schema, run.id],
+      );
+  }
+}
+
+export async function runCounts(ctx: LedgerContext, runId: string): Promise<RunCounts> {
+  const rows = await ctx.db.withSchema(ctx.schema).table("run_items").where({ run_id: runId }).select("state").count({ n: "*" }).groupBy("state");
+  const counts: RunCounts = { total: 0, pending: 0, done: 0, failed: 0, skipped: 0 };
+  for (const r of rows as Array<{ state: keyof RunCounts; n: string | number }>) {
+    counts[r.state] = Number(r.n);
+    counts.total += Number(r.n);
+  }
+  return counts;
+}
+
+/** Pending items after `afterSeq`, in order: what the producer enqueues next. */
+export async function pendingItemsAfter(ctx: LedgerContext, runId: string, afterSeq: number, limit: number) {
+  const rows = await ctx.db
+    .withSchema(ctx.schema)
+    .table("run_items")
+    .where({ run_id: runId, state: "pending" })
+    .where("seq", ">", afterSeq)
+    .orderBy("seq")
+    .limit(limit)
+    .select("seq", "product_id");
+  return rows.map((r: { seq: string | number; product_id: string }) => ({ seq: Number(r.seq), productId: r.product_id }));
+}
+
+/** Record how far the producer has enqueued (never moves backwards). */
+export async function markEnqueued(ctx: LedgerContext, runId: string, seq: number): Promise<void> {
+  await ctx.db
+    .withSchema(ctx.schema)
+    .table("runs")
+    .where({ id: runId })
+    .update({ enqueued_seq: ctx.db.raw("greatest(enqueued_seq, ?)", [seq]), updated_at: ctx.db.fn.now() });
+}
+
+/** Complete the run if its snapshot is whole and no item is pending. Returns whether it did. */
+export async function completeIfFinished(ctx: LedgerContext, runId: string): Promise<boolean> {
+  const updated = await ctx.db
+    .withSchema(ctx.schema)
+    .table("runs")
+    .where({ id: runId, state: "running", snapshot_complete: true })
+    .whereNotExists(ctx.db.withSchema(ctx.schema).table("run_items").where({ run_id: runId, state: "pending" }).select(ctx.db.raw("1")))
+    .update({ state: "completed", finished_at: ctx.db.fn.now(), updated_at: ctx.db.fn.now() });
+  return updated > 0;
+}
