@@ -1,0 +1,145 @@
+import type { Queue } from "bullmq";
+import type { Logger } from "../shared/logging/logger.js";
+import { describeJobId, type DescribeJob } from "../shared/queue/describe-queue.js";
+import type { Run } from "../shared/ledger/run.js";
+import {
+  completeIfFinished, getRun, listRuns, markEnqueued, pendingItemsAfter, snapshotChunk, transitionRun, type LedgerContext,
+} from "../shared/ledger/run-ledger.js";
+
+export interface RunFeederOptions {
+  ledger: LedgerContext;
+  queue: Queue<DescribeJob>;
+  logger: Logger;
+  /**
+   * Most jobs of one run in Redis at once (waiting, delayed or active). Keeps Redis memory
+   * flat whatever the run's size; large enough that workers never wait for the producer.
+   * Default 2000.
+   */
+  backlogPerRun?: number;
+  /** Products snapshotted per transaction. Default 5000. */
+  snapshotChunk?: number;
+  /** How often the feeder looks at the ledger, ms. Default 500. */
+  intervalMs?: number;
+}
+
+export const FEEDER_STATES = { idle: "idle", running: "running", stopping: "stopping", stopped: "stopped" } as const;
+export type FeederState = (typeof FEEDER_STATES)[keyof typeof FEEDER_STATES];
+
+/**
+ * The producer's loop: snapshots new runs, keeps each running run's backlog in Redis topped
+ * up from the ledger, completes runs with nothing pending. Stateless between ticks: every
+ * decision is read from Postgres, so any number of restarts (or a Redis flush plus
+ * `requeueLost`) loses nothing, and two feeders at once only duplicate harmless `add`s.
+ */
+export class RunFeeder {
+  private readonly options: Required<Omit<RunFeederOptions, "ledger" | "queue" | "logger">> & Pick<RunFeederOptions, "ledger" | "queue" | "logger">;
+  private state: FeederState = FEEDER_STATES.idle;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(options: RunFeederOptions) {
+    this.options = { backlogPerRun: 2000, snapshotChunk: 5000, intervalMs: 500, ...options };
+  }
+
+  get status(): FeederState {
+    return this.state;
+  }
+
+  start(): void {
+    if (this.state !== FEEDER_STATES.idle) return;
+    this.state = FEEDER_STATES.running;
+    this.loop = this.run();
+  }
+
+  /** Finish the current tick and stop. */
+  async stop(): Promise<void> {
+    if (this.state === FEEDER_STATES.running) this.state = FEEDER_STATES.stopping;
+    this.wake?.();
+    await this.loop;
+    this.state = FEEDER_STATES.stopped;
+  }
+
+  private async run(): Promise<void> {
+    while (this.state === FEEDER_STATES.running) {
+      try {
+        await this.tick();
+      } catch (error) {
+        // Postgres or Redis down: log and try again next tick; the ledger is unchanged.
+        this.options.logger.error({ err: error }, "feeder tick failed");
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.intervalMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  /** One pass over the active runs. Exposed for tests and for `facet run start --wait`-style drivers. */
+  async tick(): Promise<void> {
+    const runs = await listRuns(this.options.ledger, { states: ["snapshotting", "running"], limit: 1000 });
+    // Most urgent first, so a small urgent run is snapshotted and fed before a huge nightly one.
+    runs.sort((a, b) => a.priority - b.priority || a.created_at.getTime() - b.created_at.getTime());
+    for (const run of runs) {
+      if (run.state === "snapshotting") await this.snapshot(run);
+      else await this.feed(run);
+    }
+  }
+
+  private async snapshot(run: Run): Promise<void> {
+    const added = await snapshotChunk(this.options.ledger, run, this.options.snapshotChunk);
+    const current = await getRun(this.options.ledger, run.id);
+    if (current.snapshot_complete && current.state === "snapshotting") {
+      await transitionRun(this.options.ledger, run.id, "running");
+      this.options.logger.info({ runId: run.id, total: current.total }, "run snapshot complete");
+    } else if (added > 0) {
+      await this.feed(current);
+    }
+  }
+
+  private async feed(run: Run): Promise<void> {
+    const { ledger, queue, backlogPerRun } = this.options;
+    const inFlight = await this.inFlight(run);
+    const room = backlogPerRun - inFlight;
+    if (room > 0) {
+      const items = await pendingItemsAfter(ledger, run.id, run.enqueued_seq, room);
+      if (items.length > 0) {
+        await queue.addBulk(
+          items.map((item) => ({
+            name: "describe",
+            data: { runId: run.id, seq: item.seq, productId: item.productId },
+            opts: { jobId: describeJobId(run.id, item.seq), priority: run.priority },
+          })),
+        );
+        await markEnqueued(ledger, run.id, (items.at(-1) as { seq: number }).seq);
+        return;
+      }
+    }
+    if (run.state === "running" && (await completeIfFinished(ledger, run.id))) {
+      this.options.logger.info({ runId: run.id }, "run completed");
+    }
+  }
+
+  /** Items handed to Redis and not finished yet: the run's share of the backlog. */
+  private async inFlight(run: Run): Promise<number> {
+    const { db, schema } = this.options.ledger;
+    const row = await db
+      .withSchema(schema)
+      .table("run_items")
+      .where({ run_id: run.id, state: "pending" })
+      .where("seq", "<=", run.enqueued_seq)
+      .count({ n: "*" })
+      .first();
+    return Number(row?.n ?? 0);
+  }
+}
+
+/**
+ * After Redis lost jobs (a flush, a failover without persistence): hand every unfinished item
+ * of the run to the feeder again. Jobs still in Redis keep their ids, so nothing doubles.
+ */
+export async function requeueLost(ledger: LedgerContext, runId: string): Promise<void> {
+  await ledger.db.withSchema(ledger.schema).table("runs").where({ id: runId }).update({ enqueued_seq: 0, updated_at: ledger.db.fn.now() });
+}
