@@ -8,10 +8,14 @@
 import { FacetError } from "../shared/errors/index.js";
 import { describeCommand } from "./commands/describe.js";
 import { datasetCommand } from "./commands/dataset.js";
+import { dbCommand } from "./commands/db.js";
+import { runCommand } from "./commands/run.js";
 
 const COMMANDS: Record<string, { summary: string; run: (args: string[]) => Promise<number> }> = {
   describe: { summary: "describe <photos…> [--model DIR] [--json]   describe products from local photos", run: describeCommand },
   dataset: { summary: "dataset export …                            write a training dataset (synthetic or CSV)", run: datasetCommand },
+  db: { summary: "db migrate                                  create or update Facet's tables", run: dbCommand },
+  run: { summary: "run start|status|list|pause|resume|cancel    backfill runs (facet run --help)", run: runCommand },
 };
 
 function usage(): string {

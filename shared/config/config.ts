@@ -19,6 +19,11 @@ export const configSchema = z
     DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, "must be a lower-case SQL identifier").default("facet"),
     /** The relation (a view the marketplace defines) Facet reads the catalogue through. */
     CATALOGUE_RELATION: z.string().regex(/^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$/, "must be [schema.]name").default("facet_demo.catalogue"),
+    /** The marketplace's function `(product_id text, description text) returns boolean` that apply and rollback call. */
+    CATALOGUE_APPLY_FUNCTION: z
+      .string()
+      .regex(/^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$/, "must be [schema.]name")
+      .default("facet_demo.apply_description"),
     /** Redis for BullMQ: transport only; nothing is lost if it is flushed. */
     REDIS_URL: z.url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" }).default("redis://127.0.0.1:6379"),
     /** Prefix of every BullMQ key, so several deployments (or tests) share one Redis. */
@@ -27,6 +32,10 @@ export const configSchema = z
     IMAGE_STORE: store.default("file:///var/lib/facet/images"),
     /** Where model bundles live: `<store>/<version>/manifest.json`. */
     MODEL_STORE: store.default("file:///var/lib/facet/models"),
+    /** Local folder where workers keep downloaded bundles. */
+    MODEL_CACHE_DIR: z.string().startsWith("/", "must be an absolute path").default("/tmp/facet-models"),
+    /** Most jobs of one run in Redis at once: Redis memory stays flat whatever the run's size. */
+    BACKLOG_PER_RUN: int(1, 1_000_000).default(2000),
     /** S3-compatible endpoint (MinIO, a test server); unset means AWS. */
     S3_ENDPOINT: z.url().optional(),
     S3_REGION: z.string().min(1).default("us-east-1"),

@@ -1,11 +1,12 @@
-import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PermanentError, TransientError } from "../errors/index.js";
 import { startS3, type TestS3 } from "../../test/helpers/s3-server.js";
-import { openObjectStore } from "./object-store.js";
+import { HeadObjectCommand } from "@aws-sdk/client-s3";
+import { openObjectStore, openWritableObjectStore } from "./object-store.js";
 
 let s3: TestS3;
 let folder: string;
@@ -51,11 +52,55 @@ describe("S3 store (real S3-compatible server over HTTP)", () => {
   });
 });
 
+describe("S3 store writes (real S3-compatible server over HTTP)", () => {
+  it("puts an object under its prefix with its content type, replaces it, and reads it back", async () => {
+    const store = openWritableObjectStore("s3://photos/written", s3.settings);
+    await store.put("p2/0.png", Uint8Array.from([1, 2, 3]), "image/png");
+    expect([...(await store.get("p2/0.png"))]).toEqual([1, 2, 3]);
+    const head = await s3.client.send(new HeadObjectCommand({ Bucket: "photos", Key: "written/p2/0.png" }));
+    expect(head.ContentType).toBe("image/png");
+    await store.put("p2/0.png", Uint8Array.from([4]));
+    expect([...(await store.get("p2/0.png"))]).toEqual([4]);
+  });
+
+  it("refuses a key escaping the prefix and reports a missing bucket as permanent", async () => {
+    const store = openWritableObjectStore("s3://photos/written", s3.settings);
+    expect((await failure(store.put("../x.png", Uint8Array.from([1])))).code).toBe("object_key_invalid");
+    const e = await failure(openWritableObjectStore("s3://no-such-bucket", s3.settings).put("x.png", Uint8Array.from([1])));
+    expect(e).toBeInstanceOf(PermanentError);
+    expect(e.message).toContain("s3://no-such-bucket/x.png");
+  });
+
+  it("reports an unreachable server as transient", async () => {
+    const store = openWritableObjectStore("s3://photos", { ...s3.settings, endpoint: "http://127.0.0.1:9" });
+    expect(await failure(store.put("x.png", Uint8Array.from([1])))).toBeInstanceOf(TransientError);
+  });
+});
+
 describe("folder store", () => {
   it("reads a file, refuses keys escaping the folder, and reports a missing file as permanent", async () => {
     const store = openObjectStore(pathToFileURL(folder).href, s3.settings);
     expect(Buffer.from(await store.get("p1/front.jpg")).toString()).toBe("front-bytes");
     expect((await failure(store.get("../etc/passwd"))).code).toBe("object_key_invalid");
     expect((await failure(store.get("p1/none.jpg"))).code).toBe("object_missing");
+  });
+});
+
+describe("folder store writes", () => {
+  it("creates folders, replaces atomically (no temp files left), and reads back", async () => {
+    const store = openWritableObjectStore(pathToFileURL(path.join(folder, "written")).href, s3.settings);
+    await store.put("p2/a/0.webp", Uint8Array.from([1, 2, 3]), "image/webp");
+    expect([...(await store.get("p2/a/0.webp"))]).toEqual([1, 2, 3]);
+    await store.put("p2/a/0.webp", Uint8Array.from([4]));
+    expect([...(await store.get("p2/a/0.webp"))]).toEqual([4]);
+    expect(await readdir(path.join(folder, "written/p2/a"))).toEqual(["0.webp"]);
+  });
+
+  it("refuses keys escaping the folder and reports a file standing where a folder must be as permanent", async () => {
+    const store = openWritableObjectStore(pathToFileURL(folder).href, s3.settings);
+    expect((await failure(store.put("../x.png", Uint8Array.from([1])))).code).toBe("object_key_invalid");
+    const e = await failure(store.put("p1/front.jpg/x.png", Uint8Array.from([1])));
+    expect(e).toBeInstanceOf(PermanentError);
+    expect(e.code).toBe("object_write_refused");
   });
 });

@@ -1,7 +1,8 @@
-import { readFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { GetObjectCommand, NoSuchKey, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
 import { PermanentError, TransientError } from "../errors/index.js";
 
 /**
@@ -15,6 +16,19 @@ export interface ObjectStore {
   get(key: string, options?: { signal?: AbortSignal }): Promise<Uint8Array>;
 }
 
+/**
+ * A store that can also be written: only tools that fill a store (the demo seeder) open
+ * one; the pipeline reads photos and bundles through the read-only `ObjectStore`.
+ */
+export interface WritableObjectStore extends ObjectStore {
+  /**
+   * Write `bytes` under `key`, replacing any object there. Readers never see a partial
+   * object: the folder store renames a complete temp file into place, S3 PUT is atomic.
+   * `contentType` is stored as S3's Content-Type; a folder has nowhere to keep it.
+   */
+  put(key: string, bytes: Uint8Array, contentType?: string): Promise<void>;
+}
+
 export interface S3Settings {
   endpoint?: string;
   region: string;
@@ -23,6 +37,11 @@ export interface S3Settings {
 
 /** Open `url` (`s3://bucket/prefix` or `file:///path`). S3 clients are created here, by the caller's composition root. */
 export function openObjectStore(url: string, s3: S3Settings): ObjectStore {
+  return openWritableObjectStore(url, s3);
+}
+
+/** Open `url` for reading and writing; same URLs and settings as `openObjectStore`. */
+export function openWritableObjectStore(url: string, s3: S3Settings): WritableObjectStore {
   if (url.startsWith("file://")) return new FolderStore(url);
   if (url.startsWith("s3://")) {
     const client = new S3Client({
@@ -45,7 +64,10 @@ function checkKey(key: string): string {
   return key;
 }
 
-export class FolderStore implements ObjectStore {
+/** File-system errors that retrying cannot fix: permissions, a read-only disk, a file where a folder must be. */
+const PERMANENT_WRITE_CODES = new Set(["EACCES", "EPERM", "EROFS", "ENOTDIR", "EISDIR", "EEXIST", "ENAMETOOLONG"]);
+
+export class FolderStore implements WritableObjectStore {
   readonly url: string;
   private readonly root: string;
 
@@ -64,9 +86,25 @@ export class FolderStore implements ObjectStore {
       throw new TransientError("object_read_failed", `${file}: ${code ?? String(cause)}`, { cause });
     }
   }
+
+  async put(key: string, bytes: Uint8Array): Promise<void> {
+    const file = path.join(this.root, checkKey(key));
+    // Same folder as the target, so the rename stays on one file system and is atomic.
+    const temp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
+    try {
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(temp, bytes);
+      await rename(temp, file);
+    } catch (cause) {
+      await rm(temp, { force: true }).catch(() => undefined);
+      const code = (cause as NodeJS.ErrnoException).code ?? "";
+      if (PERMANENT_WRITE_CODES.has(code)) throw new PermanentError("object_write_refused", `${file}: ${code}`, { cause });
+      throw new TransientError("object_write_failed", `${file}: ${code || String(cause)}`, { cause });
+    }
+  }
 }
 
-export class S3Store implements ObjectStore {
+export class S3Store implements WritableObjectStore {
   readonly url: string;
   readonly client: S3Client;
   private readonly bucket: string;
@@ -95,6 +133,17 @@ export class S3Store implements ObjectStore {
       throw classifyS3Error(cause, where);
     }
   }
+
+  async put(key: string, bytes: Uint8Array, contentType?: string): Promise<void> {
+    const objectKey = `${this.prefix}${checkKey(key)}`;
+    try {
+      await this.client.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: objectKey, Body: bytes, ...(contentType ? { ContentType: contentType } : {}) }),
+      );
+    } catch (cause) {
+      throw classifyS3Error(cause, `s3://${this.bucket}/${objectKey}`);
+    }
+  }
 }
 
 /** Map an S3 SDK or network error to permanent (missing, forbidden) or transient (everything retryable). */
@@ -102,6 +151,10 @@ export function classifyS3Error(cause: unknown, where: string): PermanentError |
   if (cause instanceof PermanentError || cause instanceof TransientError) return cause;
   if (cause instanceof NoSuchKey || (cause instanceof S3ServiceException && cause.name === "NotFound")) {
     return new PermanentError("object_missing", `${where} does not exist`, { cause });
+  }
+  if (cause instanceof S3ServiceException && cause.name === "NoSuchBucket") {
+    // Said apart from a missing key because on a write "does not exist" would read as nonsense.
+    return new PermanentError("object_missing", `${where}: no such bucket`, { cause });
   }
   if (cause instanceof S3ServiceException) {
     const status = cause.$metadata.httpStatusCode ?? 0;

@@ -1,0 +1,178 @@
+import { readFile } from "node:fs/promises";
+import { ConfigError } from "../../shared/errors/index.js";
+import { createRun, getRun, listRuns, runCounts, transitionRun } from "../../shared/ledger/run-ledger.js";
+import type { Run, RunCounts } from "../../shared/ledger/run.js";
+import { describeSelection, parseSelection, type Selection } from "../../shared/ledger/selection.js";
+import { requeueLost } from "../../producers/run-feeder.js";
+import { Services } from "../services.js";
+import { parseFlags, positiveInt } from "../usage-error.js";
+
+const HELP = `usage: facet run <command> [options]   (every command takes --json)
+
+  start --model VERSION|latest SELECTION [--mode shadow|apply] [--priority N | --urgent]
+        SELECTION: --all | --category NAME | --updated-since ISO-DATE | --ids-file FILE
+                   | --changed-since-last-success
+  status RUN        progress of one run
+  list [--limit N]  recent runs
+  pause RUN | resume RUN | cancel RUN
+                    resume also re-enqueues whatever Redis lost (e.g. after FLUSHALL)`;
+
+export async function runCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case "start":
+      return start(rest);
+    case "status":
+      return status(rest);
+    case "list":
+      return list(rest);
+    case "pause":
+    case "resume":
+    case "cancel":
+      return control(sub, rest);
+    case undefined:
+    case "--help":
+    case "-h":
+      console.log(HELP);
+      return sub === undefined ? 2 : 0;
+    default:
+      throw new ConfigError(`facet run: unknown command '${sub}' (see facet run --help)`);
+  }
+}
+
+async function start(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags("run start", args, {
+    model: { type: "string" },
+    all: { type: "boolean", default: false },
+    category: { type: "string" },
+    "updated-since": { type: "string" },
+    "ids-file": { type: "string" },
+    "changed-since-last-success": { type: "boolean", default: false },
+    mode: { type: "string", default: "shadow" },
+    priority: { type: "string" },
+    urgent: { type: "boolean", default: false },
+    json: { type: "boolean", default: false },
+  });
+  if (positionals.length) throw new ConfigError(`facet run start: unexpected argument '${positionals[0]}'`);
+  if (!values.model) throw new ConfigError("facet run start: --model VERSION (or latest) is required");
+  if (values.mode !== "shadow" && values.mode !== "apply") throw new ConfigError(`facet run start: --mode must be shadow or apply, got '${values.mode}'`);
+  const selections: Selection[] = [];
+  if (values.all) selections.push({ kind: "all" });
+  if (values.category !== undefined) selections.push({ kind: "category", category: values.category });
+  if (values["updated-since"] !== undefined) {
+    const since = new Date(values["updated-since"]);
+    if (Number.isNaN(since.getTime())) throw new ConfigError(`facet run start: --updated-since must be an ISO date, got '${values["updated-since"]}'`);
+    selections.push({ kind: "updated_since", since: since.toISOString() });
+  }
+  if (values["ids-file"] !== undefined) selections.push({ kind: "ids", ids: await readIds(values["ids-file"]) });
+  if (values["changed-since-last-success"]) selections.push({ kind: "changed_since_last_success" });
+  if (selections.length !== 1) {
+    throw new ConfigError("facet run start: give exactly one selection: --all, --category, --updated-since, --ids-file or --changed-since-last-success");
+  }
+  const priority = values.urgent ? 1 : positiveInt("run start", "priority", values.priority, 100);
+  const services = new Services("cli");
+  try {
+    const run = await createRun(services.ledger, {
+      modelVersion: values.model,
+      selection: parseSelection(selections[0]),
+      mode: values.mode,
+      priority,
+    });
+    if (values.json) console.log(JSON.stringify(runJson(run)));
+    else console.log(`started ${run.id}: model ${run.model_version}, ${describeSelection(run.selection)}, ${run.mode}, priority ${run.priority}`);
+    return 0;
+  } finally {
+    await services.close();
+  }
+}
+
+async function readIds(file: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (cause) {
+    throw new ConfigError(`facet run start: --ids-file ${file}: ${(cause as NodeJS.ErrnoException).code ?? cause}`, { cause });
+  }
+  const ids = [...new Set(text.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean))];
+  if (ids.length === 0) throw new ConfigError(`facet run start: --ids-file ${file} lists no product ids`);
+  return ids;
+}
+
+function runJson(run: Run, counts?: RunCounts) {
+  return {
+    id: run.id,
+    state: run.state,
+    model_version: run.model_version,
+    mode: run.mode,
+    priority: run.priority,
+    selection: run.selection,
+    total: run.total,
+    snapshot_complete: run.snapshot_complete,
+    created_at: run.created_at,
+    started_at: run.started_at,
+    finished_at: run.finished_at,
+    ...(counts ? { counts } : {}),
+  };
+}
+
+async function status(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags("run status", args, { json: { type: "boolean", default: false } });
+  const id = onlyRunId("status", positionals);
+  const services = new Services("cli");
+  try {
+    const run = await getRun(services.ledger, id);
+    const counts = await runCounts(services.ledger, id);
+    if (values.json) console.log(JSON.stringify(runJson(run, counts)));
+    else {
+      const finished = counts.done + counts.failed + counts.skipped;
+      console.log(`${run.id} ${run.state}: ${finished}/${run.total}${run.snapshot_complete ? "" : "+"} finished · done ${counts.done} · failed ${counts.failed} · skipped ${counts.skipped}`);
+      console.log(`  model ${run.model_version} · ${describeSelection(run.selection)} · ${run.mode} · priority ${run.priority}`);
+    }
+    return 0;
+  } finally {
+    await services.close();
+  }
+}
+
+async function list(args: string[]): Promise<number> {
+  const { values } = parseFlags("run list", args, { json: { type: "boolean", default: false }, limit: { type: "string" } });
+  const services = new Services("cli");
+  try {
+    const runs = await listRuns(services.ledger, { limit: positiveInt("run list", "limit", values.limit, 20) });
+    if (values.json) console.log(JSON.stringify(runs.map((r) => runJson(r))));
+    else for (const r of runs) console.log(`${r.id}  ${r.state.padEnd(12)} ${String(r.total).padStart(8)}  ${r.mode.padEnd(6)} model ${r.model_version}  ${describeSelection(r.selection)}`);
+    return 0;
+  } finally {
+    await services.close();
+  }
+}
+
+async function control(action: "pause" | "resume" | "cancel", args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(`run ${action}`, args, { json: { type: "boolean", default: false } });
+  const id = onlyRunId(action, positionals);
+  const services = new Services("cli");
+  try {
+    let run = await getRun(services.ledger, id);
+    if (action === "pause") run = await transitionRun(services.ledger, id, "paused");
+    if (action === "cancel") {
+      run = await transitionRun(services.ledger, id, "cancelled");
+      await services.db.withSchema(services.config.DB_SCHEMA).table("run_items").where({ run_id: id, state: "pending" }).update({ state: "skipped", reason: "run_cancelled", updated_at: services.db.fn.now() });
+    }
+    if (action === "resume") {
+      if (run.state === "paused") run = await transitionRun(services.ledger, id, run.snapshot_complete ? "running" : "snapshotting");
+      else if (run.state !== "running" && run.state !== "snapshotting") throw new ConfigError(`run ${id} is ${run.state}; only a paused or unfinished run can be resumed`);
+      // Whatever Redis holds keeps its job ids; whatever it lost is enqueued again.
+      await requeueLost(services.ledger, id);
+    }
+    if (values.json) console.log(JSON.stringify(runJson(run)));
+    else console.log(`${id} ${run.state}`);
+    return 0;
+  } finally {
+    await services.close();
+  }
+}
+
+function onlyRunId(command: string, positionals: string[]): string {
+  if (positionals.length !== 1) throw new ConfigError(`facet run ${command}: give one run id`);
+  return positionals[0] as string;
+}

@@ -1,0 +1,150 @@
+import { createHash } from "node:crypto";
+import type { Job } from "bullmq";
+import { FacetError, PermanentError, TransientError } from "../shared/errors/index.js";
+import type { Logger } from "../shared/logging/logger.js";
+import { describeJobSchema, type DescribeJob } from "../shared/queue/describe-queue.js";
+import { getRun, type LedgerContext } from "../shared/ledger/run-ledger.js";
+import type { Run } from "../shared/ledger/run.js";
+import type { ObjectStore } from "../shared/storage/object-store.js";
+import type { ModelBundle } from "../models/runtime/bundle.js";
+import { createDescriber, type Describer, type PreparedProduct } from "../models/runtime/describer.js";
+import { MicroBatcher } from "./micro-batcher.js";
+import { writeOutcomes, type ApplySettings, type ItemOutcome } from "./result-writer.js";
+
+/** Loaded model bundles by version; `release` when a batch no longer needs it. */
+export interface ModelProvider {
+  acquire(version: string): Promise<{ bundle: ModelBundle; release(): void }>;
+}
+
+export interface DescribeProcessorDeps {
+  ledger: LedgerContext;
+  images: ObjectStore;
+  models: ModelProvider;
+  logger: Logger;
+  apply: ApplySettings;
+  /** BATCH_SIZE and BATCH_MAX_WAIT_MS. */
+  batchSize: number;
+  batchMaxWaitMs: number;
+  /** FETCH_TIMEOUT_MS: one photo. */
+  fetchTimeoutMs: number;
+  /** MAX_INPUT_PIXELS. */
+  maxInputPixels: number;
+  /** Attempts BullMQ makes per job; on the last one a transient error becomes the item's failure. */
+  attempts: number;
+  /** How long a run's state is trusted before it is read again, ms. Default 1000. */
+  runCacheMs?: number;
+}
+
+/** What one job ended as (the job's return value, and a metrics label). */
+export type JobResult = "done" | "failed" | "skipped" | "already_finished" | "run_paused";
+
+interface BatchItem {
+  run: Run;
+  product: PreparedProduct;
+  inputHash: string;
+}
+
+/**
+ * The worker's job handler: fetch a product's photos, preprocess, join a micro-batch of its
+ * model version, infer, write the batch's results in one transaction, then let BullMQ
+ * complete the job. Permanent errors fail the item (with its reason) and complete the job;
+ * transient ones throw, so BullMQ retries with backoff, until the last attempt.
+ */
+export function createDescribeProcessor(deps: DescribeProcessorDeps) {
+  const runCache = new Map<string, { run: Run; at: number }>();
+  const batchers = new Map<string, { batcher: MicroBatcher<BatchItem, ItemOutcome>; describer: Promise<Describer> }>();
+
+  async function currentRun(runId: string): Promise<Run> {
+    const cached = runCache.get(runId);
+    if (cached && performance.now() - cached.at < (deps.runCacheMs ?? 1000)) return cached.run;
+    const run = await getRun(deps.ledger, runId);
+    runCache.set(runId, { run, at: performance.now() });
+    return run;
+  }
+
+  function batcherFor(version: string) {
+    let entry = batchers.get(version);
+    if (!entry) {
+      const describer = deps.models.acquire(version).then(({ bundle }) =>
+        createDescriber(bundle, { batchSize: deps.batchSize, maxInputPixels: deps.maxInputPixels }),
+      );
+      describer.catch(() => batchers.delete(version)); // a failed load is retried by the next job
+      const batcher = new MicroBatcher<BatchItem, ItemOutcome>({
+        maxSize: deps.batchSize,
+        maxWaitMs: deps.batchMaxWaitMs,
+        run: async (items) => {
+          const d = await describer;
+          const described = await d.infer(items.map((i) => i.product));
+          const outcomes: ItemOutcome[] = described.map((r, i) => {
+            const item = items[i] as BatchItem;
+            return {
+              kind: "done",
+              runId: item.run.id,
+              productId: item.product.id,
+              mode: item.run.mode,
+              modelName: r.model.name,
+              modelVersion: r.model.version,
+              inputHash: item.inputHash,
+              description: r.description,
+              attributes: r.attributes,
+            };
+          });
+          await writeOutcomes(deps.ledger, outcomes, deps.apply);
+          return outcomes;
+        },
+      });
+      entry = { batcher, describer };
+      batchers.set(version, entry);
+    }
+    return entry;
+  }
+
+  async function finish(outcome: ItemOutcome, job: Job<DescribeJob>): Promise<JobResult> {
+    await writeOutcomes(deps.ledger, [outcome], deps.apply);
+    if (outcome.kind !== "done") deps.logger.info({ runId: outcome.runId, productId: outcome.productId, jobId: job.id, stage: "outcome", reason: outcome.reason }, `product ${outcome.kind}`);
+    return outcome.kind;
+  }
+
+  async function process(job: Job<DescribeJob>): Promise<JobResult> {
+    const data = describeJobSchema.parse(job.data);
+    const run = await currentRun(data.runId);
+    if (run.state === "paused") return "run_paused"; // stays pending; the feeder re-enqueues it on resume
+    if (run.state === "cancelled") return finish({ kind: "skipped", runId: run.id, productId: data.productId, reason: "run_cancelled" }, job);
+    const item = await deps.ledger.db.withSchema(deps.ledger.schema).table("run_items").where({ run_id: run.id, product_id: data.productId }).first("state");
+    if (!item || item.state !== "pending") return "already_finished";
+
+    const product = await deps.ledger.db.from(deps.ledger.catalogue).where({ product_id: data.productId }).first("photo_keys");
+    if (!product) return finish({ kind: "skipped", runId: run.id, productId: data.productId, reason: "product_gone" }, job);
+    const keys: string[] = product.photo_keys ?? [];
+    if (keys.length === 0) return finish({ kind: "failed", runId: run.id, productId: data.productId, reason: "photo_none" }, job);
+
+    const { batcher, describer } = batcherFor(run.model_version);
+    try {
+      const photos = await Promise.all(keys.map((key) => deps.images.get(key, { signal: AbortSignal.timeout(deps.fetchTimeoutMs) })));
+      const hash = createHash("sha256");
+      for (const p of photos) hash.update(String(p.byteLength)).update(":").update(p);
+      const prepared = await (await describer).preprocess({ id: data.productId, photos });
+      const outcome = await batcher.submit({ run, product: prepared, inputHash: hash.digest("hex") });
+      return outcome.kind;
+    } catch (error) {
+      if (error instanceof PermanentError) {
+        const reason = error.code === "object_missing" ? "photo_missing" : error.code;
+        return finish({ kind: "failed", runId: run.id, productId: data.productId, reason, detail: error.message }, job);
+      }
+      const lastAttempt = job.attemptsMade + 1 >= deps.attempts;
+      if (lastAttempt) {
+        const reason = error instanceof FacetError ? `${error.code}_exhausted` : "transient_exhausted";
+        return finish({ kind: "failed", runId: run.id, productId: data.productId, reason, detail: (error as Error).message }, job);
+      }
+      deps.logger.warn({ runId: run.id, productId: data.productId, jobId: job.id, stage: "fetch", err: error, attempt: job.attemptsMade + 1 }, "transient error; BullMQ retries");
+      throw error instanceof TransientError ? error : new TransientError("transient", (error as Error).message, { cause: error });
+    }
+  }
+
+  /** Run what is waiting in the batchers (a shutdown drains before closing connections). */
+  async function flush(): Promise<void> {
+    await Promise.all([...batchers.values()].map((b) => b.batcher.flush()));
+  }
+
+  return { process, flush };
+}

@@ -1,0 +1,52 @@
+import { Worker, type ConnectionOptions } from "bullmq";
+import type { Logger } from "../shared/logging/logger.js";
+import { DESCRIBE_QUEUE, type DescribeJob } from "../shared/queue/describe-queue.js";
+import type { JobResult } from "./describe-processor.js";
+
+export interface DescribeWorkerOptions {
+  connection: ConnectionOptions;
+  prefix: string;
+  /** Jobs held at once (WORKER_CONCURRENCY): fetching, waiting for a batch, or in the model. */
+  concurrency: number;
+  process: (job: import("bullmq").Job<DescribeJob>) => Promise<JobResult>;
+  /** Sends batches that are still filling (called when the worker stops taking jobs). */
+  flush: () => Promise<void>;
+  logger: Logger;
+  /** SHUTDOWN_DEADLINE_MS: in-flight jobs get this long to finish before they are handed back. */
+  shutdownDeadlineMs: number;
+}
+
+/**
+ * A BullMQ worker over the describe queue. `stop()` stops taking jobs, lets the jobs in hand
+ * finish (their partial batch leaves at once) within the deadline, then closes; jobs not
+ * finished by then are left to BullMQ's stalled-job check, which hands them to another worker.
+ */
+export function startDescribeWorker(options: DescribeWorkerOptions) {
+  const worker = new Worker<DescribeJob, JobResult>(DESCRIBE_QUEUE, (job) => options.process(job), {
+    connection: options.connection,
+    prefix: options.prefix,
+    concurrency: options.concurrency,
+    // A job may wait for its batch and the model: its lock is renewed every lockDuration/2
+    // by a timer, which keeps running because inference happens off the event loop.
+    lockDuration: 60_000,
+    stalledInterval: 30_000,
+    maxStalledCount: 3,
+  });
+  worker.on("error", (err) => options.logger.error({ err }, "worker error"));
+
+  let stopping: Promise<void> | undefined;
+  async function stop(): Promise<void> {
+    stopping ??= (async () => {
+      const closing = worker.close();
+      // Jobs in hand may be waiting for company in a batch that will not fill now.
+      await options.flush();
+      const deadline = new Promise<"timeout">((resolve) => setTimeout(resolve, options.shutdownDeadlineMs, "timeout").unref());
+      if ((await Promise.race([closing.then(() => "closed" as const), deadline])) === "timeout") {
+        options.logger.warn({ deadlineMs: options.shutdownDeadlineMs }, "shutdown deadline passed; unfinished jobs go back to the queue");
+        await worker.close(true);
+      }
+    })();
+    return stopping;
+  }
+  return { worker, stop };
+}
