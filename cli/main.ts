@@ -10,11 +10,17 @@ import { describeCommand } from "./commands/describe.js";
 import { datasetCommand } from "./commands/dataset.js";
 import { dbCommand } from "./commands/db.js";
 import { runCommand } from "./commands/run.js";
+import { demoCommand } from "./commands/demo.js";
+import { producerCommand } from "./commands/producer.js";
+import { workerCommand } from "./commands/worker.js";
 
 const COMMANDS: Record<string, { summary: string; run: (args: string[]) => Promise<number> }> = {
   describe: { summary: "describe <photos…> [--model DIR] [--json]   describe products from local photos", run: describeCommand },
   dataset: { summary: "dataset export …                            write a training dataset (synthetic or CSV)", run: datasetCommand },
   db: { summary: "db migrate                                  create or update Facet's tables", run: dbCommand },
+  demo: { summary: "demo seed [--products N] [--seed S]            fill a demo marketplace and image store", run: demoCommand },
+  producer: { summary: "producer                                    feed runs to the queue (long-running)", run: producerCommand },
+  worker: { summary: "worker                                      describe products from the queue (long-running)", run: workerCommand },
   run: { summary: "run start|status|list|pause|resume|cancel    backfill runs (facet run --help)", run: runCommand },
 };
 
