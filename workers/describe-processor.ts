@@ -52,7 +52,7 @@ interface BatchItem {
  */
 export function createDescribeProcessor(deps: DescribeProcessorDeps) {
   const runCache = new Map<string, { run: Run; at: number }>();
-  const batchers = new Map<string, { batcher: MicroBatcher<BatchItem, ItemOutcome>; describer: Promise<Describer> }>();
+  const batchers = new Map<string, MicroBatcher<BatchItem, ItemOutcome>>();
 
   async function currentRun(runId: string): Promise<Run> {
     const cached = runCache.get(runId);
@@ -62,19 +62,24 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
     return run;
   }
 
-  function batcherFor(version: string) {
-    let entry = batchers.get(version);
-    if (!entry) {
-      const describer = deps.models.acquire(version).then(({ bundle }) =>
-        createDescriber(bundle, { batchSize: deps.batchSize, maxInputPixels: deps.maxInputPixels }),
-      );
-      describer.catch(() => batchers.delete(version)); // a failed load is retried by the next job
-      const batcher = new MicroBatcher<BatchItem, ItemOutcome>({
+  /** Run `fn` with a describer for `version`, holding the bundle only meanwhile (so the cache may evict idle versions). */
+  async function withDescriber<T>(version: string, fn: (describer: Describer) => Promise<T>): Promise<T> {
+    const lease = await deps.models.acquire(version);
+    try {
+      return await fn(createDescriber(lease.bundle, { batchSize: deps.batchSize, maxInputPixels: deps.maxInputPixels }));
+    } finally {
+      lease.release();
+    }
+  }
+
+  function batcherFor(version: string): MicroBatcher<BatchItem, ItemOutcome> {
+    let batcher = batchers.get(version);
+    if (!batcher) {
+      batcher = new MicroBatcher<BatchItem, ItemOutcome>({
         maxSize: deps.batchSize,
         maxWaitMs: deps.batchMaxWaitMs,
         run: async (items) => {
-          const d = await describer;
-          const described = await d.infer(items.map((i) => i.product));
+          const described = await withDescriber(version, (d) => d.infer(items.map((i) => i.product)));
           const outcomes: ItemOutcome[] = described.map((r, i) => {
             const item = items[i] as BatchItem;
             return {
@@ -93,10 +98,9 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
           return outcomes;
         },
       });
-      entry = { batcher, describer };
-      batchers.set(version, entry);
+      batchers.set(version, batcher);
     }
-    return entry;
+    return batcher;
   }
 
   async function finish(outcome: ItemOutcome, job: Job<DescribeJob>): Promise<JobResult> {
@@ -118,17 +122,16 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
     const keys: string[] = product.photo_keys ?? [];
     if (keys.length === 0) return finish({ kind: "failed", runId: run.id, productId: data.productId, reason: "photo_none" }, job);
 
-    const { batcher, describer } = batcherFor(run.model_version);
     try {
       const photos = await Promise.all(keys.map((key) => deps.images.get(key, { signal: AbortSignal.timeout(deps.fetchTimeoutMs) })));
       const hash = createHash("sha256");
       for (const p of photos) hash.update(String(p.byteLength)).update(":").update(p);
-      const prepared = await (await describer).preprocess({ id: data.productId, photos });
-      const outcome = await batcher.submit({ run, product: prepared, inputHash: hash.digest("hex") });
+      const prepared = await withDescriber(run.model_version, (d) => d.preprocess({ id: data.productId, photos }));
+      const outcome = await batcherFor(run.model_version).submit({ run, product: prepared, inputHash: hash.digest("hex") });
       return outcome.kind;
     } catch (error) {
-      if (error instanceof PermanentError) {
-        const reason = error.code === "object_missing" ? "photo_missing" : error.code;
+      if (error instanceof PermanentError || (error instanceof FacetError && !error.retryable)) {
+        const reason = (error as FacetError).code === "object_missing" ? "photo_missing" : (error as FacetError).code;
         return finish({ kind: "failed", runId: run.id, productId: data.productId, reason, detail: error.message }, job);
       }
       const lastAttempt = job.attemptsMade + 1 >= deps.attempts;
@@ -143,7 +146,7 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
 
   /** Run what is waiting in the batchers (a shutdown drains before closing connections). */
   async function flush(): Promise<void> {
-    await Promise.all([...batchers.values()].map((b) => b.batcher.flush()));
+    await Promise.all([...batchers.values()].map((b) => b.flush()));
   }
 
   return { process, flush };

@@ -4,6 +4,8 @@ import { createRun, getRun, listRuns, runCounts, transitionRun } from "../../sha
 import type { Run, RunCounts } from "../../shared/ledger/run.js";
 import { describeSelection, parseSelection, type Selection } from "../../shared/ledger/selection.js";
 import { requeueLost } from "../../producers/run-feeder.js";
+import { openModelSource } from "../../workers/model-store/model-source.js";
+import { resolveVersion } from "../../workers/model-store/model-store.js";
 import { Services } from "../services.js";
 import { parseFlags, positiveInt } from "../usage-error.js";
 
@@ -71,9 +73,13 @@ async function start(args: string[]): Promise<number> {
   }
   const priority = values.urgent ? 1 : positiveInt("run start", "priority", values.priority, 100);
   const services = new Services("cli");
+  const source = openModelSource(services.config.MODEL_STORE, services.s3);
   try {
+    // Pin the version now: "latest" means the latest when the run starts, and an unknown
+    // version is refused before anything is written.
+    const modelVersion = await resolveVersion(source, values.model);
     const run = await createRun(services.ledger, {
-      modelVersion: values.model,
+      modelVersion,
       selection: parseSelection(selections[0]),
       mode: values.mode,
       priority,
@@ -82,6 +88,7 @@ async function start(args: string[]): Promise<number> {
     else console.log(`started ${run.id}: model ${run.model_version}, ${describeSelection(run.selection)}, ${run.mode}, priority ${run.priority}`);
     return 0;
   } finally {
+    source.close();
     await services.close();
   }
 }

@@ -16,8 +16,9 @@ export async function workerCommand(args: string[]): Promise<number> {
   parseFlags("worker", args, {});
   const services = new Services("worker");
   const c = services.config;
+  const source = openModelSource(c.MODEL_STORE, services.s3);
   const models = createModelCache({
-    source: openModelSource(c.MODEL_STORE, services.s3),
+    source,
     cacheDir: c.MODEL_CACHE_DIR,
     settings: { executionProvider: c.EXECUTION_PROVIDER, intraOpThreads: c.ORT_INTRA_OP_THREADS },
     logger: services.logger,
@@ -49,6 +50,7 @@ export async function workerCommand(args: string[]): Promise<number> {
     return 0;
   } finally {
     await models.close();
+    source.close();
     await services.close();
   }
 }
