@@ -21,8 +21,10 @@ export type ItemOutcome =
 export interface ApplySettings {
   /** `CATALOGUE_APPLY_FUNCTION`: `(product_id text, description text) returns boolean`. */
   applyFunction: string;
-  /** Below this smallest attribute confidence a result goes to needs_review instead. */
+  /** Below this smallest confidence (over `reviewAttributes`) a result goes to needs_review instead. */
   reviewThreshold: number;
+  /** Attributes whose confidence gates apply (REVIEW_ATTRIBUTES). Default: all. */
+  reviewAttributes?: readonly string[];
 }
 
 /** What the writer did, per status, for logs and metrics. */
@@ -47,7 +49,8 @@ export async function writeOutcomes(ctx: LedgerContext, outcomes: readonly ItemO
         count(moved ? o.kind : "already_finished");
         continue;
       }
-      const minConfidence = Math.min(...Object.values(o.attributes).map((a) => a.confidence));
+      const gated = Object.entries(o.attributes).filter(([name]) => !apply.reviewAttributes || apply.reviewAttributes.includes(name));
+      const minConfidence = Math.min(...gated.map(([, a]) => a.confidence));
       const [version] = await trx
         .withSchema(ctx.schema)
         .table("description_versions")

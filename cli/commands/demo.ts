@@ -3,6 +3,7 @@ import { openWritableObjectStore } from "../../shared/storage/object-store.js";
 import { createDemoCatalogue } from "../../producers/demo/demo-catalogue-schema.js";
 import { seedDemoCatalogue } from "../../producers/demo/seed-demo-catalogue.js";
 import { Services } from "../services.js";
+import { demoRunCommand } from "./demo-run.js";
 import { parseFlags, positiveInt } from "../usage-error.js";
 
 /**
@@ -11,7 +12,8 @@ import { parseFlags, positiveInt } from "../usage-error.js";
  */
 export async function demoCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub !== "seed") throw new ConfigError(`facet demo: unknown subcommand '${sub ?? ""}' (expected: seed)`);
+  if (sub === "run") return demoRunCommand(rest);
+  if (sub !== "seed") throw new ConfigError(`facet demo: unknown subcommand '${sub ?? ""}' (expected: seed or run)`);
   const { values, positionals } = parseFlags("demo seed", rest, {
     products: { type: "string", default: "500" },
     seed: { type: "string", default: "7" },

@@ -29,7 +29,7 @@ export async function workerCommand(args: string[]): Promise<number> {
       images: openObjectStore(c.IMAGE_STORE, services.s3),
       models,
       logger: services.logger,
-      apply: { applyFunction: c.CATALOGUE_APPLY_FUNCTION, reviewThreshold: c.REVIEW_THRESHOLD },
+      apply: { applyFunction: c.CATALOGUE_APPLY_FUNCTION, reviewThreshold: c.REVIEW_THRESHOLD, reviewAttributes: c.REVIEW_ATTRIBUTES },
       batchSize: c.BATCH_SIZE,
       batchMaxWaitMs: c.BATCH_MAX_WAIT_MS,
       fetchTimeoutMs: c.FETCH_TIMEOUT_MS,

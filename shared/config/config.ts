@@ -59,6 +59,16 @@ export const configSchema = z
     ORT_INTRA_OP_THREADS: int(1, 1024).default(1),
     /** Below this attribute confidence, apply sends a result to needs_review instead. */
     REVIEW_THRESHOLD: z.coerce.number().min(0).max(1).default(0.6),
+    /**
+     * Attributes whose confidence REVIEW_THRESHOLD applies to, comma-separated. Default the
+     * three the catalogue team validates (category, metal, gemstone); the demo model's finish
+     * is right only 60% of the time and would send half the catalogue to review.
+     */
+    REVIEW_ATTRIBUTES: z
+      .string()
+      .regex(/^[a-z_]+(,[a-z_]+)*$/, "comma-separated attribute names")
+      .default("category,metal,gemstone")
+      .transform((v) => v.split(",")),
     /** SIGTERM: stop taking work and finish what is in flight within this, ms. Kubernetes' grace is 30 s. */
     SHUTDOWN_DEADLINE_MS: int(0, 600_000).default(25_000),
     /** Port of /metrics, /healthz and /readyz; 0 disables. */

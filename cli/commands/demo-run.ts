@@ -1,0 +1,178 @@
+import { cp, mkdir, rm } from "node:fs/promises";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { Redis } from "ioredis";
+import knex from "knex";
+import { createDemoCatalogue } from "../../producers/demo/demo-catalogue-schema.js";
+import { seedDemoCatalogue } from "../../producers/demo/seed-demo-catalogue.js";
+import { RunFeeder } from "../../producers/run-feeder.js";
+import { loadConfig } from "../../shared/config/config.js";
+import { createDb, migrate } from "../../shared/db/database.js";
+import { createRun, getRun, runCounts } from "../../shared/ledger/run-ledger.js";
+import { createLogger, redactUrl } from "../../shared/logging/logger.js";
+import { createDescribeQueue, DESCRIBE_ATTEMPTS, redisConnection } from "../../shared/queue/describe-queue.js";
+import { openObjectStore, openWritableObjectStore } from "../../shared/storage/object-store.js";
+import { createDescribeProcessor } from "../../workers/describe-processor.js";
+import { startDescribeWorker } from "../../workers/describe-worker.js";
+import { createModelCache } from "../../workers/model-store/model-cache.js";
+import { openModelSource } from "../../workers/model-store/model-source.js";
+import { DEMO_MODEL_DIR } from "./describe.js";
+import { parseFlags, positiveInt } from "../usage-error.js";
+import { REPO_ROOT_DIR } from "../repo-root.js";
+
+const DEMO_VERSION = "1.0.0";
+
+/**
+ * `npm run demo` (`facet demo run`): the whole product on one machine. Seeds a demo
+ * marketplace (Postgres from DATABASE_URL, photos in a local folder), publishes the demo
+ * model as version 1.0.0 in a local model store, starts a producer and a worker in this
+ * process, runs an apply backfill over every product, and prints the summary and three
+ * before/after descriptions.
+ */
+export async function demoRunCommand(args: string[]): Promise<number> {
+  const { values } = parseFlags("demo run", args, { products: { type: "string", default: "500" }, seed: { type: "string", default: "7" } });
+  const products = positiveInt("demo run", "products", values.products, 500);
+  const home = path.join(REPO_ROOT_DIR, ".data/demo");
+  const env = {
+    IMAGE_STORE: pathToFileURL(path.join(home, "images")).href,
+    MODEL_STORE: pathToFileURL(path.join(home, "models")).href,
+    MODEL_CACHE_DIR: path.join(home, "model-cache"),
+    QUEUE_PREFIX: "facet-demo",
+    LOG_LEVEL: "warn",
+    ...process.env,
+  };
+  const config = loadConfig(env);
+  const logger = createLogger({ level: config.LOG_LEVEL, role: "demo" });
+  if (!(await reachable(config.DATABASE_URL, config.REDIS_URL))) return 1;
+
+  const db = createDb(config.DATABASE_URL);
+  const catalogueSchema = config.CATALOGUE_RELATION.split(".")[0] ?? "facet_demo";
+  const ledger = { db, schema: config.DB_SCHEMA, catalogue: config.CATALOGUE_RELATION };
+  const connection = redisConnection(config.REDIS_URL);
+  const queue = createDescribeQueue(connection, config.QUEUE_PREFIX);
+  const s3 = { region: config.S3_REGION, forcePathStyle: config.S3_FORCE_PATH_STYLE, ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}) };
+  const source = openModelSource(config.MODEL_STORE, s3);
+  const models = createModelCache({ source, cacheDir: config.MODEL_CACHE_DIR, settings: { executionProvider: config.EXECUTION_PROVIDER, intraOpThreads: config.ORT_INTRA_OP_THREADS }, logger });
+  try {
+    step(`database ${redactUrl(config.DATABASE_URL)}: migrating schema ${config.DB_SCHEMA}`);
+    await migrate(db, config.DB_SCHEMA);
+    if (config.MODEL_STORE.startsWith("file://")) {
+      const target = path.join(new URL(config.MODEL_STORE).pathname, DEMO_VERSION);
+      await rm(target, { recursive: true, force: true });
+      await mkdir(path.dirname(target), { recursive: true });
+      await cp(DEMO_MODEL_DIR, target, { recursive: true });
+      step(`model store ${config.MODEL_STORE}: published the demo model as ${DEMO_VERSION}`);
+    }
+    step(`seeding ${products} synthetic products into ${catalogueSchema}.products and ${config.IMAGE_STORE}`);
+    await createDemoCatalogue(db, catalogueSchema);
+    const seeded = await seedDemoCatalogue({
+      db, schema: catalogueSchema, imageStore: openWritableObjectStore(config.IMAGE_STORE, s3), seed: Number(values.seed), products,
+    });
+    step(`seeded ${seeded.products} products (${seeded.photos} photos) in ${seeded.seconds.toFixed(1)} s`);
+
+    const feeder = new RunFeeder({ ledger, queue, logger, backlogPerRun: config.BACKLOG_PER_RUN, intervalMs: 100 });
+    const processor = createDescribeProcessor({
+      ledger, images: openObjectStore(config.IMAGE_STORE, s3), models, logger,
+      apply: { applyFunction: config.CATALOGUE_APPLY_FUNCTION, reviewThreshold: config.REVIEW_THRESHOLD, reviewAttributes: config.REVIEW_ATTRIBUTES },
+      batchSize: config.BATCH_SIZE, batchMaxWaitMs: config.BATCH_MAX_WAIT_MS, fetchTimeoutMs: config.FETCH_TIMEOUT_MS,
+      maxInputPixels: config.MAX_INPUT_PIXELS, attempts: DESCRIBE_ATTEMPTS,
+    });
+    const worker = startDescribeWorker({
+      connection, prefix: config.QUEUE_PREFIX, concurrency: config.WORKER_CONCURRENCY, ...processor, logger, shutdownDeadlineMs: config.SHUTDOWN_DEADLINE_MS,
+    });
+    try {
+      await models.use(DEMO_VERSION, async () => undefined); // load and warm up before the clock starts
+      const run = await createRun(ledger, { modelVersion: DEMO_VERSION, selection: { kind: "all" }, mode: "apply" });
+      step(`run ${run.id}: model ${DEMO_VERSION}, all products, apply`);
+      const started = performance.now();
+      feeder.start();
+      let lastLine = 0;
+      for (;;) {
+        const [current, counts] = await Promise.all([getRun(ledger, run.id), runCounts(ledger, run.id)]);
+        const finished = counts.done + counts.failed + counts.skipped;
+        const seconds = (performance.now() - started) / 1000;
+        const line = `  ${bar(finished, Math.max(current.total, 1))} ${finished}/${current.total} · ${(finished / Math.max(seconds, 0.001)).toFixed(1)} products/s`;
+        // A terminal gets a live bar; a log (CI) gets a line a second.
+        if (process.stderr.isTTY) process.stderr.write(`\r${line}   `);
+        else if (seconds - lastLine >= 1 || current.state === "completed") {
+          process.stderr.write(`${line}\n`);
+          lastLine = seconds;
+        }
+        if (current.state === "completed") break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const seconds = (performance.now() - started) / 1000;
+      if (process.stderr.isTTY) process.stderr.write("\n");
+      await printSummary(db, config.DB_SCHEMA, catalogueSchema, run.id, seconds);
+    } finally {
+      await feeder.stop();
+      await worker.stop();
+    }
+    return 0;
+  } finally {
+    await models.close();
+    source.close();
+    await queue.close();
+    await db.destroy();
+  }
+}
+
+async function printSummary(db: knex.Knex, schema: string, catalogueSchema: string, runId: string, seconds: number) {
+  const counts = await runCounts({ db, schema, catalogue: "" }, runId);
+  const statuses = await db.withSchema(schema).table("description_versions").where({ run_id: runId }).select("status").count({ n: "*" }).groupBy("status");
+  const reasons = await db.withSchema(schema).table("run_items").where({ run_id: runId }).whereNot({ state: "done" }).select("state", "reason").count({ n: "*" }).groupBy("state", "reason");
+  console.log(`\nrun ${runId}: ${counts.total} products in ${seconds.toFixed(1)} s = ${(counts.total / seconds).toFixed(1)} products/s`);
+  console.log(`  done ${counts.done} · failed ${counts.failed} · skipped ${counts.skipped}`);
+  console.log(`  of the done: ${statuses.map((s) => `${s.status} ${s.n}`).join(" · ")}`);
+  for (const r of reasons) console.log(`  ${r.state} (${r.reason}): ${r.n}`);
+  const samples = await db
+    .withSchema(schema)
+    .table("current_descriptions as c")
+    .join(db.raw("??.products as p", [catalogueSchema]), "p.id", "c.product_id")
+    .where("c.run_id", runId)
+    .orderBy("c.product_id")
+    .limit(3)
+    .select("c.product_id", "c.previous_description", "p.description");
+  console.log("\nbefore → after:");
+  for (const s of samples) {
+    console.log(`\n  ${s.product_id}\n    before: ${String(s.previous_description).replace(/\s+/g, " ").trim()}\n    after:  ${s.description}`);
+  }
+}
+
+function bar(done: number, total: number, width = 30): string {
+  const filled = Math.round((done / total) * width);
+  return `[${"#".repeat(filled)}${".".repeat(width - filled)}]`;
+}
+
+function step(text: string) {
+  console.log(`• ${text}`);
+}
+
+/** Check Postgres and Redis, and say exactly how to start whichever is down. */
+async function reachable(databaseUrl: string, redisUrl: string): Promise<boolean> {
+  let ok = true;
+  const db = knex({ client: "pg", connection: { connectionString: databaseUrl, connectionTimeoutMillis: 3000 }, pool: { min: 0, max: 1 } });
+  try {
+    await db.raw("select 1");
+  } catch (error) {
+    ok = false;
+    console.error(`PostgreSQL at ${redactUrl(databaseUrl)} is not reachable (${(error as Error).message.split("\n")[0]}).`);
+    console.error("  Start it:  pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start");
+    console.error("  or point DATABASE_URL at a running server, e.g. DATABASE_URL=postgres://user:pass@host:5432/db npm run demo");
+  } finally {
+    await db.destroy();
+  }
+  const redis = new Redis(redisUrl, { lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (error) {
+    ok = false;
+    console.error(`Redis at ${redactUrl(redisUrl)} is not reachable (${(error as Error).message}).`);
+    console.error('  Start it:  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no');
+    console.error("  or point REDIS_URL at a running server, e.g. REDIS_URL=redis://host:6379 npm run demo");
+  } finally {
+    redis.disconnect();
+  }
+  return ok;
+}
