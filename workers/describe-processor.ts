@@ -111,8 +111,22 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
 
   async function process(job: Job<DescribeJob>): Promise<JobResult> {
     const data = describeJobSchema.parse(job.data);
-    const run = await currentRun(data.runId);
-    if (run.state === "paused") return "run_paused"; // stays pending; the feeder re-enqueues it on resume
+    let run = await currentRun(data.runId);
+    if (run.state === "paused") {
+      // Read again rather than trust the cache: the run may have been resumed a moment ago.
+      runCache.delete(run.id);
+      run = await currentRun(data.runId);
+    }
+    if (run.state === "paused") {
+      // Hand the item back: it stays pending, and the feeder's cursor moves back before it,
+      // so the item is enqueued again when the run resumes (whenever that happens).
+      await deps.ledger.db
+        .withSchema(deps.ledger.schema)
+        .table("runs")
+        .where({ id: run.id })
+        .update({ enqueued_seq: deps.ledger.db.raw("least(enqueued_seq, ?)", [data.seq - 1]) });
+      return "run_paused";
+    }
     if (run.state === "cancelled") return finish({ kind: "skipped", runId: run.id, productId: data.productId, reason: "run_cancelled" }, job);
     const item = await deps.ledger.db.withSchema(deps.ledger.schema).table("run_items").where({ run_id: run.id, product_id: data.productId }).first("state");
     if (!item || item.state !== "pending") return "already_finished";

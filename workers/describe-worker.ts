@@ -14,6 +14,10 @@ export interface DescribeWorkerOptions {
   logger: Logger;
   /** SHUTDOWN_DEADLINE_MS: in-flight jobs get this long to finish before they are handed back. */
   shutdownDeadlineMs: number;
+  /** WORKER_LOCK_DURATION_MS (default 60 000). */
+  lockDurationMs?: number;
+  /** WORKER_STALLED_INTERVAL_MS (default 30 000). */
+  stalledIntervalMs?: number;
 }
 
 /**
@@ -28,8 +32,8 @@ export function startDescribeWorker(options: DescribeWorkerOptions) {
     concurrency: options.concurrency,
     // A job may wait for its batch and the model: its lock is renewed every lockDuration/2
     // by a timer, which keeps running because inference happens off the event loop.
-    lockDuration: 60_000,
-    stalledInterval: 30_000,
+    lockDuration: options.lockDurationMs ?? 60_000,
+    stalledInterval: options.stalledIntervalMs ?? 30_000,
     maxStalledCount: 3,
   });
   worker.on("error", (err) => options.logger.error({ err }, "worker error"));

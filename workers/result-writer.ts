@@ -97,8 +97,7 @@ export async function applyVersion(trx: Knex.Transaction, ctx: LedgerContext, ve
   else if (current && product.description_edited_at && product.description_edited_at > current.applied_at) status = "kept_edited";
   else if (v.min_confidence < apply.reviewThreshold) status = "needs_review";
   else {
-    const { rows } = await trx.raw(`select ${qualified(apply.applyFunction)}(?, ?) as ok`, [v.product_id, v.description]);
-    status = rows[0]?.ok ? "applied" : "product_gone";
+    status = (await callApplyFunction(trx, apply.applyFunction, v.product_id, v.description)) ? "applied" : "product_gone";
     if (status === "applied") {
       await trx
         .withSchema(ctx.schema)
@@ -118,6 +117,15 @@ export async function applyVersion(trx: Knex.Transaction, ctx: LedgerContext, ve
   }
   if (status !== "product_gone") await trx.withSchema(ctx.schema).table("description_versions").where({ id: versionId }).update({ status });
   return status;
+}
+
+/**
+ * Set a product's description through the marketplace's `CATALOGUE_APPLY_FUNCTION`
+ * (apply, and rollback restoring the previous text). False when the product is gone.
+ */
+export async function callApplyFunction(db: Knex, applyFunction: string, productId: string, description: string | null): Promise<boolean> {
+  const { rows } = await db.raw(`select ${qualified(applyFunction)}(?, ?) as ok`, [productId, description]);
+  return Boolean(rows[0]?.ok);
 }
 
 /** A `[schema.]function` name from config, checked to be plain identifiers before it is quoted into SQL. */

@@ -43,6 +43,8 @@ export async function workerCommand(args: string[]): Promise<number> {
       ...processor,
       logger: services.logger,
       shutdownDeadlineMs: c.SHUTDOWN_DEADLINE_MS,
+      lockDurationMs: c.WORKER_LOCK_DURATION_MS,
+      stalledIntervalMs: c.WORKER_STALLED_INTERVAL_MS,
     });
     services.logger.info({ concurrency: c.WORKER_CONCURRENCY, batchSize: c.BATCH_SIZE, provider: c.EXECUTION_PROVIDER }, "worker started");
     const signal = await onShutdown(() => worker.stop());

@@ -69,6 +69,13 @@ export const configSchema = z
       .regex(/^[a-z_]+(,[a-z_]+)*$/, "comma-separated attribute names")
       .default("category,metal,gemstone")
       .transform((v) => v.split(",")),
+    /**
+     * How long a worker's hold on a job lasts without renewal, ms (renewed every half). After a
+     * worker dies (SIGKILL, node lost), its jobs return to the queue within about this long.
+     */
+    WORKER_LOCK_DURATION_MS: int(1000, 3_600_000).default(60_000),
+    /** How often workers look for jobs whose holder died, ms. */
+    WORKER_STALLED_INTERVAL_MS: int(500, 3_600_000).default(30_000),
     /** SIGTERM: stop taking work and finish what is in flight within this, ms. Kubernetes' grace is 30 s. */
     SHUTDOWN_DEADLINE_MS: int(0, 600_000).default(25_000),
     /** Port of /metrics, /healthz and /readyz; 0 disables. */

@@ -1,0 +1,184 @@
+/**
+ * The pipeline's promises under failure, with real processes: `facet worker` children that
+ * are SIGKILLed or SIGTERMed, a private Redis that is FLUSHALLed, pause/resume/cancel from
+ * the real CLI. Postgres is the ledger throughout; every run must end exact.
+ */
+import { cp, mkdir, mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import pino from "pino";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { DEMO_MODEL_DIR } from "../cli/commands/describe.js";
+import { createDemoCatalogue } from "../producers/demo/demo-catalogue-schema.js";
+import { seedDemoCatalogue } from "../producers/demo/seed-demo-catalogue.js";
+import { RunFeeder } from "../producers/run-feeder.js";
+import { createRun, getRun, runCounts, type LedgerContext } from "../shared/ledger/run-ledger.js";
+import { createDescribeQueue, redisConnection, type DescribeJob } from "../shared/queue/describe-queue.js";
+import { openWritableObjectStore } from "../shared/storage/object-store.js";
+import type { Queue } from "bullmq";
+import { spawnFacet, type FacetProcess } from "./helpers/facet-process.js";
+import { createTestDb, TEST_DATABASE_URL, type TestDb } from "./helpers/postgres.js";
+import { waitFor } from "./helpers/redis.js";
+import { startPrivateRedis, type PrivateRedis } from "./helpers/redis-server.js";
+
+const PRODUCTS = 48;
+const logger = pino({ level: "silent" });
+let t: TestDb;
+let redis: PrivateRedis;
+let tmp: string;
+let ctx: LedgerContext;
+let env: Record<string, string>;
+let queue: Queue<DescribeJob>;
+let feeder: RunFeeder;
+const children: FacetProcess[] = [];
+
+beforeAll(async () => {
+  [t, redis, tmp] = await Promise.all([createTestDb(), startPrivateRedis(), mkdtemp(path.join(os.tmpdir(), "facet-resilience-"))]);
+  await createDemoCatalogue(t.db, t.catalogueSchema);
+  const images = pathToFileURL(path.join(tmp, "images")).href;
+  await seedDemoCatalogue({ db: t.db, schema: t.catalogueSchema, imageStore: openWritableObjectStore(images, { region: "us-east-1", forcePathStyle: true }), seed: 21, products: PRODUCTS });
+  await mkdir(path.join(tmp, "models"), { recursive: true });
+  await cp(DEMO_MODEL_DIR, path.join(tmp, "models/1.0.0"), { recursive: true });
+  env = {
+    DATABASE_URL: TEST_DATABASE_URL,
+    DB_SCHEMA: t.schema,
+    CATALOGUE_RELATION: `${t.catalogueSchema}.catalogue`,
+    CATALOGUE_APPLY_FUNCTION: `${t.catalogueSchema}.apply_description`,
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: "facet-resilience",
+    IMAGE_STORE: images,
+    MODEL_STORE: pathToFileURL(path.join(tmp, "models")).href,
+    MODEL_CACHE_DIR: path.join(tmp, "model-cache"),
+    BATCH_SIZE: "8",
+    BATCH_MAX_WAIT_MS: "50",
+    WORKER_CONCURRENCY: "16",
+    // Short locks so a killed worker's jobs come back within seconds, not a minute.
+    WORKER_LOCK_DURATION_MS: "2000",
+    WORKER_STALLED_INTERVAL_MS: "1000",
+    SHUTDOWN_DEADLINE_MS: "10000",
+    LOG_LEVEL: "warn",
+  };
+  ctx = { db: t.db, schema: t.schema, catalogue: `${t.catalogueSchema}.catalogue` };
+  queue = createDescribeQueue(redisConnection(redis.url), env.QUEUE_PREFIX as string);
+  feeder = new RunFeeder({ ledger: ctx, queue, logger, intervalMs: 100, backlogPerRun: 20 });
+  feeder.start();
+}, 120_000);
+
+afterEach(async () => {
+  for (const c of children.splice(0)) {
+    if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill("SIGKILL");
+    await c.exited;
+  }
+});
+
+afterAll(async () => {
+  await feeder?.stop();
+  await queue?.close();
+  await redis?.stop();
+  await t?.drop();
+  await rm(tmp, { recursive: true, force: true });
+});
+
+function worker(): FacetProcess {
+  const w = spawnFacet(["worker"], env);
+  children.push(w);
+  return w;
+}
+
+async function cli(...args: string[]): Promise<{ code: number | string; output: string }> {
+  const p = spawnFacet(args, env);
+  const code = await p.exited;
+  return { code, output: p.output() };
+}
+
+async function finished(runId: string): Promise<number> {
+  const c = await runCounts(ctx, runId);
+  return c.done + c.failed + c.skipped;
+}
+
+async function oneResultPerProduct(runId: string) {
+  const rows = await t.db.withSchema(t.schema).table("description_versions").where({ run_id: runId }).select("product_id");
+  return { versions: rows.length, products: new Set(rows.map((r) => r.product_id)).size };
+}
+
+describe("pipeline resilience (real worker processes, Redis, Postgres)", () => {
+  it("keeps exactly one result per product when a worker is SIGKILLed mid-batch and another takes over", async () => {
+    const run = await createRun(ctx, { modelVersion: "1.0.0", selection: { kind: "all" }, mode: "shadow" });
+    const first = worker();
+    await waitFor("some products described", async () => (await finished(run.id)) >= 8, 60_000);
+    first.proc.kill("SIGKILL");
+    expect(await first.exited).toBe("SIGKILL");
+    const before = await finished(run.id);
+    expect(before).toBeLessThan(PRODUCTS); // it died with work in hand
+
+    worker();
+    await waitFor("run completed after the restart", async () => (await getRun(ctx, run.id)).state === "completed", 90_000);
+    expect(await runCounts(ctx, run.id)).toEqual({ total: PRODUCTS, pending: 0, done: PRODUCTS, failed: 0, skipped: 0 });
+    expect(await oneResultPerProduct(run.id)).toEqual({ versions: PRODUCTS, products: PRODUCTS });
+  }, 180_000);
+
+  it("a SIGTERMed worker stops taking jobs, finishes what it holds and exits 0", async () => {
+    const run = await createRun(ctx, { modelVersion: "1.0.0", selection: { kind: "all" }, mode: "shadow" });
+    const w = worker();
+    await waitFor("worker busy", async () => (await finished(run.id)) >= 4, 60_000);
+    w.proc.kill("SIGTERM");
+    expect(await w.exited).toBe(0);
+    worker();
+    await waitFor("run completed", async () => (await getRun(ctx, run.id)).state === "completed", 90_000);
+    expect(await oneResultPerProduct(run.id)).toEqual({ versions: PRODUCTS, products: PRODUCTS });
+  }, 180_000);
+
+  it("completes a run after Redis FLUSHALL and `facet run resume`", async () => {
+    const run = await createRun(ctx, { modelVersion: "1.0.0", selection: { kind: "all" }, mode: "shadow" });
+    const first = worker();
+    await waitFor("some products described", async () => (await finished(run.id)) >= 8, 60_000);
+    first.proc.kill("SIGTERM");
+    expect(await first.exited).toBe(0);
+    await redis.flushAll(); // every waiting job, and BullMQ's own keys, gone
+    expect(await queue.count()).toBe(0);
+    const lost = await runCounts(ctx, run.id);
+    expect(lost.pending).toBeGreaterThan(0);
+
+    worker();
+    const resumed = await cli("run", "resume", run.id);
+    expect(resumed, resumed.output).toMatchObject({ code: 0 });
+    await waitFor("run completed after the flush", async () => (await getRun(ctx, run.id)).state === "completed", 120_000);
+    expect(await runCounts(ctx, run.id)).toMatchObject({ total: PRODUCTS, pending: 0, done: PRODUCTS });
+    expect(await oneResultPerProduct(run.id)).toEqual({ versions: PRODUCTS, products: PRODUCTS });
+  }, 180_000);
+
+  it("pauses, resumes and cancels runs from the CLI", async () => {
+    const run = await createRun(ctx, { modelVersion: "1.0.0", selection: { kind: "all" }, mode: "shadow" });
+    await waitFor("jobs in Redis", async () => (await queue.count()) > 0, 30_000);
+    const paused = await cli("run", "pause", run.id);
+    expect(paused, paused.output).toMatchObject({ code: 0 });
+    const w = worker();
+    // The worker hands the paused run's jobs back untouched: the queue empties, nothing is described.
+    await waitFor("queue drained while paused", async () => (await queue.count()) === 0, 60_000);
+    expect((await getRun(ctx, run.id)).state).toBe("paused");
+    expect(await runCounts(ctx, run.id)).toMatchObject({ total: PRODUCTS, pending: PRODUCTS, done: 0 });
+
+    const resumed = await cli("run", "resume", run.id);
+    expect(resumed, resumed.output).toMatchObject({ code: 0 });
+    await waitFor("resumed run completed", async () => (await getRun(ctx, run.id)).state === "completed", 90_000);
+    expect(await oneResultPerProduct(run.id)).toEqual({ versions: PRODUCTS, products: PRODUCTS });
+
+    w.proc.kill("SIGTERM"); // no worker while the next run is cancelled, so it can't finish first
+    expect(await w.exited).toBe(0);
+    const doomed = await createRun(ctx, { modelVersion: "1.0.0", selection: { kind: "all" }, mode: "shadow" });
+    await waitFor("jobs in Redis", async () => (await getRun(ctx, doomed.id)).enqueued_seq > 0, 30_000);
+    const cancelled = await cli("run", "cancel", doomed.id);
+    expect(cancelled, cancelled.output).toMatchObject({ code: 0 });
+    worker(); // it finds the cancelled run's jobs and drops them
+    await waitFor("queue drained after cancel", async () => (await queue.count()) === 0, 60_000);
+    const counts = await runCounts(ctx, doomed.id);
+    expect(counts.pending).toBe(0);
+    expect(counts).toMatchObject({ total: PRODUCTS, done: 0, skipped: PRODUCTS });
+    expect((await getRun(ctx, doomed.id)).state).toBe("cancelled");
+
+    const unknown = await cli("run", "pause", "run_nope");
+    expect(unknown.code).toBe(2);
+    expect(unknown.output.trim()).toBe("unknown run id 'run_nope'");
+  }, 240_000);
+});
