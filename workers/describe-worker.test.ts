@@ -15,6 +15,7 @@ import { demoModelProvider } from "../test/helpers/demo-bundle.js";
 import { createTestDb, type TestDb } from "../test/helpers/postgres.js";
 import { deletePrefix, testConnection, testQueuePrefix, waitFor } from "../test/helpers/redis.js";
 import { startS3, type TestS3 } from "../test/helpers/s3-server.js";
+import { startFaultProxy } from "../test/helpers/fault-proxy.js";
 import { createDescribeProcessor } from "./describe-processor.js";
 import { startDescribeWorker } from "./describe-worker.js";
 
@@ -71,4 +72,29 @@ describe("a backfill through Postgres → BullMQ → worker → Postgres", () =>
       await queue.close();
     }
   }, 120_000);
+
+  it("retries a transient S3 failure (throttling) with backoff until the photo is fetched", async () => {
+    const target = (await t.db.withSchema(t.catalogueSchema).table("products").orderBy("id").first("id", "photo_keys")) as { id: string; photo_keys: string[] };
+    const proxy = await startFaultProxy(s3.endpoint, { match: target.photo_keys[0] as string, failures: 2, status: 503, code: "SlowDown" });
+    const queue = createDescribeQueue(testConnection(), prefix);
+    const feeder = new RunFeeder({ ledger: ctx, queue, logger, intervalMs: 50 });
+    const processor = createDescribeProcessor({
+      ledger: ctx, images: openWritableObjectStore("s3://shop/photos", { ...s3.settings, endpoint: proxy.endpoint }), models, logger,
+      apply: { applyFunction: `${t.catalogueSchema}.apply_description`, reviewThreshold: 0.6 },
+      batchSize: 8, batchMaxWaitMs: 50, fetchTimeoutMs: 5000, maxInputPixels: 50_000_000, attempts: DESCRIBE_ATTEMPTS,
+    });
+    const worker = startDescribeWorker({ connection: testConnection(), prefix, concurrency: 16, ...processor, logger, shutdownDeadlineMs: 5000 });
+    try {
+      const run = await createRun(ctx, { modelVersion: "1.0.0", selection: { kind: "ids", ids: [target.id] }, mode: "shadow" });
+      feeder.start();
+      await waitFor("run completed", async () => (await getRun(ctx, run.id)).state === "completed", 60_000);
+      expect(proxy.injected()).toBe(2); // two throttled answers, then success on the third attempt
+      expect(await runCounts(ctx, run.id)).toMatchObject({ total: 1, done: 1, failed: 0 });
+    } finally {
+      await feeder.stop();
+      await worker.stop();
+      await queue.close();
+      await proxy.close();
+    }
+  }, 60_000);
 });
