@@ -10,6 +10,7 @@ import { describeCommand } from "./commands/describe.js";
 import { datasetCommand } from "./commands/dataset.js";
 import { dbCommand } from "./commands/db.js";
 import { runCommand } from "./commands/run.js";
+import { scheduleCommand } from "./commands/schedule.js";
 import { demoCommand } from "./commands/demo.js";
 import { producerCommand } from "./commands/producer.js";
 import { workerCommand } from "./commands/worker.js";
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, { summary: string; run: (args: string[]) => Promi
   producer: { summary: "producer                                    feed runs to the queue (long-running)", run: producerCommand },
   worker: { summary: "worker                                      describe products from the queue (long-running)", run: workerCommand },
   run: { summary: "run start|status|list|pause|resume|cancel    backfill runs (facet run --help)", run: runCommand },
+  schedule: { summary: "schedule set|list|remove                     scheduled runs, e.g. nightly (facet schedule --help)", run: scheduleCommand },
 };
 
 function usage(): string {

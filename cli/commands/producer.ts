@@ -1,5 +1,9 @@
 import { RunFeeder } from "../../producers/run-feeder.js";
+import { startScheduleWorker } from "../../producers/schedules/schedule-worker.js";
 import { onShutdown } from "../../shared/process/shutdown.js";
+import { redisConnection } from "../../shared/queue/describe-queue.js";
+import { openModelSource } from "../../workers/model-store/model-source.js";
+import { resolveVersion } from "../../workers/model-store/model-store.js";
 import { Services } from "../services.js";
 import { parseFlags } from "../usage-error.js";
 
@@ -7,18 +11,33 @@ import { parseFlags } from "../usage-error.js";
  * `facet producer`: the long-running feeder. Snapshots new runs and keeps every running
  * run's backlog in Redis topped up from the ledger. Several may run (e.g. one per
  * Kubernetes replica): every decision is re-read from Postgres and job ids are deterministic.
+ * It also hosts the schedule worker, which turns each fire of a `facet schedule` into a run
+ * (run ids derived from the fire, so several producers never double one).
  */
 export async function producerCommand(args: string[]): Promise<number> {
   parseFlags("producer", args, {});
   const services = new Services("producer");
+  // Read only to resolve a schedule's `latest` to the version its run pins, at fire time.
+  const models = openModelSource(services.config.MODEL_STORE, services.s3);
   try {
     const feeder = new RunFeeder({ ledger: services.ledger, queue: services.queue, logger: services.logger, backlogPerRun: services.config.BACKLOG_PER_RUN });
+    const schedules = startScheduleWorker({
+      connection: redisConnection(services.config.REDIS_URL),
+      prefix: services.config.QUEUE_PREFIX,
+      ledger: services.ledger,
+      resolveModel: (requested) => resolveVersion(models, requested),
+      logger: services.logger,
+      shutdownDeadlineMs: services.config.SHUTDOWN_DEADLINE_MS,
+    });
     feeder.start();
     services.logger.info({ backlogPerRun: services.config.BACKLOG_PER_RUN }, "producer started");
-    const signal = await onShutdown(() => feeder.stop());
+    const signal = await onShutdown(async () => {
+      await Promise.all([feeder.stop(), schedules.stop()]);
+    });
     services.logger.info({ signal }, "producer stopped");
     return 0;
   } finally {
+    models.close();
     await services.close();
   }
 }

@@ -17,6 +17,12 @@ export interface LedgerContext {
 }
 
 export interface NewRun {
+  /**
+   * The run's id. Default a fresh `newRunId()`. A caller that may create the same run twice
+   * (a redelivered schedule fire) passes a deterministic id: the second insert then fails
+   * on the primary key instead of starting a duplicate run.
+   */
+  id?: string;
   modelVersion: string;
   selection: Selection;
   mode: RunMode;
@@ -41,7 +47,7 @@ export async function createRun(ctx: LedgerContext, input: NewRun): Promise<Run>
     .withSchema(ctx.schema)
     .table("runs")
     .insert({
-      id: newRunId(),
+      id: input.id ?? newRunId(),
       model_version: input.modelVersion,
       selection,
       mode: input.mode,

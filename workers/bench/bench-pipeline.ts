@@ -1,0 +1,152 @@
+/**
+ * `npm run bench:pipeline`: the pipeline against its limit, measured in one run on the same photos.
+ *
+ * 1. Limit: the same model in a tight in-process loop (photos already in memory: preprocess
+ *    + batched inference, batch BATCH_SIZE), products/s.
+ * 2. End to end: Postgres → producer → BullMQ → worker (fetching photos from an S3-compatible
+ *    server over HTTP) → Postgres, products/s from run creation to completion.
+ * 3. Their ratio (target ≥ 0.9).
+ * 4. Redis memory during a 100,000-product run with the model replaced by a no-op, sampled
+ *    as the run progresses: it must stay flat (the backlog is bounded).
+ *
+ * Needs PostgreSQL (TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/test) and
+ * redis-server on PATH (a private one is started). Everything it creates is removed.
+ *
+ *   npm run bench:pipeline -- [--products 300] [--repeats 3] [--noop-products 100000]
+ */
+import { parseArgs } from "node:util";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { Worker } from "bullmq";
+import { Redis } from "ioredis";
+import pino from "pino";
+import { DEMO_MODEL_DIR } from "../../cli/commands/describe.js";
+import { loadBundle } from "../../models/runtime/bundle.js";
+import { createDescriber, DEFAULT_BATCH_SIZE } from "../../models/runtime/describer.js";
+import { createDemoCatalogue } from "../../producers/demo/demo-catalogue-schema.js";
+import { seedDemoCatalogue } from "../../producers/demo/seed-demo-catalogue.js";
+import { RunFeeder } from "../../producers/run-feeder.js";
+import { createRun, getRun, type LedgerContext } from "../../shared/ledger/run-ledger.js";
+import { createDescribeQueue, DESCRIBE_ATTEMPTS, DESCRIBE_QUEUE, redisConnection, type DescribeJob } from "../../shared/queue/describe-queue.js";
+import { openObjectStore, openWritableObjectStore } from "../../shared/storage/object-store.js";
+import { createTestDb } from "../../test/helpers/postgres.js";
+import { startPrivateRedis } from "../../test/helpers/redis-server.js";
+import { startS3 } from "../../test/helpers/s3-server.js";
+import { createDescribeProcessor } from "../describe-processor.js";
+import { startDescribeWorker } from "../describe-worker.js";
+
+const { values } = parseArgs({
+  options: {
+    products: { type: "string", default: "300" },
+    repeats: { type: "string", default: "3" },
+    "noop-products": { type: "string", default: "100000" },
+  },
+});
+const PRODUCTS = Number(values.products);
+const REPEATS = Number(values.repeats);
+const NOOP_PRODUCTS = Number(values["noop-products"]);
+const BATCH = DEFAULT_BATCH_SIZE;
+const logger = pino({ level: "silent" });
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+const [t, s3, redis] = await Promise.all([createTestDb(), startS3(), startPrivateRedis()]);
+const tmp = await mkdtemp(path.join(os.tmpdir(), "facet-bench-"));
+const ledger: LedgerContext = { db: t.db, schema: t.schema, catalogue: `${t.catalogueSchema}.catalogue` };
+const connection = redisConnection(redis.url);
+const bundle = await loadBundle(DEMO_MODEL_DIR);
+try {
+  await s3.createBucket("shop");
+  await createDemoCatalogue(t.db, t.catalogueSchema);
+  const seeded = await seedDemoCatalogue({ db: t.db, schema: t.catalogueSchema, imageStore: openWritableObjectStore("s3://shop/photos", s3.settings), seed: 5, products: PRODUCTS });
+  const images = openObjectStore("s3://shop/photos", s3.settings);
+  console.log(`${PRODUCTS} products, ${seeded.photos} photos in an S3-compatible server · ${os.availableParallelism()} cores · batch ${BATCH} · median of ${REPEATS}`);
+
+  // 1. The limit: same photos, in memory, same model and batch size.
+  const rows = await t.db.from(ledger.catalogue).orderBy("product_id").select("product_id", "photo_keys");
+  const products = await Promise.all(rows.map(async (r) => ({ id: r.product_id as string, photos: await Promise.all((r.photo_keys as string[]).map((k) => images.get(k))) })));
+  const describer = createDescriber(bundle, { batchSize: BATCH });
+  await describer.describe(products.slice(0, BATCH));
+  const limit: number[] = [];
+  for (let i = 0; i < REPEATS; i++) {
+    const started = performance.now();
+    await describer.describe(products);
+    limit.push(PRODUCTS / ((performance.now() - started) / 1000));
+  }
+
+  // 2. End to end through the real pipeline.
+  const queue = createDescribeQueue(connection, "bench");
+  const feeder = new RunFeeder({ ledger, queue, logger, intervalMs: 50 });
+  const models = { acquire: async () => ({ bundle, release() {} }) };
+  const processor = createDescribeProcessor({
+    ledger, images, models, logger,
+    apply: { applyFunction: `${t.catalogueSchema}.apply_description`, reviewThreshold: 0.6 },
+    batchSize: BATCH, batchMaxWaitMs: 200, fetchTimeoutMs: 10_000, maxInputPixels: 50_000_000, attempts: DESCRIBE_ATTEMPTS,
+  });
+  const worker = startDescribeWorker({ connection, prefix: "bench", concurrency: 2 * BATCH, ...processor, logger, shutdownDeadlineMs: 10_000 });
+  feeder.start();
+  const endToEnd: number[] = [];
+  for (let i = 0; i < REPEATS; i++) {
+    const started = performance.now();
+    const run = await createRun(ledger, { modelVersion: "1.0.0", selection: { kind: "all" }, mode: "shadow" });
+    while ((await getRun(ledger, run.id)).state !== "completed") await new Promise((r) => setTimeout(r, 20));
+    endToEnd.push(PRODUCTS / ((performance.now() - started) / 1000));
+  }
+  await feeder.stop();
+  await worker.stop();
+
+  // 4. Redis memory over a 100,000-product run, model replaced by a no-op.
+  await t.db.raw(
+    `insert into ??.products (id, title, category, photo_keys) select 'noop-' || lpad(g::text, 7, '0'), 'x', 'noop', array['x.jpg'] from generate_series(1, ?) g`,
+    [t.catalogueSchema, NOOP_PRODUCTS],
+  );
+  await redis.flushAll();
+  const probe = new Redis(redis.url);
+  const noopQueue = createDescribeQueue(connection, "noop");
+  const noopFeeder = new RunFeeder({ ledger, queue: noopQueue, logger, intervalMs: 50 });
+  const noop = new Worker<DescribeJob>(
+    DESCRIBE_QUEUE,
+    async (job) => {
+      await t.db.withSchema(t.schema).table("run_items").where({ run_id: job.data.runId, product_id: job.data.productId, state: "pending" }).update({ state: "done" });
+    },
+    { connection, prefix: "noop", concurrency: 50 },
+  );
+  const baseline = Number(/used_memory:(\d+)/.exec(await probe.info("memory"))?.[1]);
+  const run = await createRun(ledger, { modelVersion: "noop", selection: { kind: "category", category: "noop" }, mode: "shadow" });
+  noopFeeder.start();
+  const samples: Array<{ finished: number; bytes: number }> = [];
+  const started = performance.now();
+  for (;;) {
+    const [current, mem] = await Promise.all([getRun(ledger, run.id), probe.info("memory")]);
+    const finished = Number((await t.db.withSchema(t.schema).table("run_items").where({ run_id: run.id }).whereNot({ state: "pending" }).count({ n: "*" }).first())?.n ?? 0);
+    samples.push({ finished, bytes: Number(/used_memory:(\d+)/.exec(mem)?.[1]) });
+    if (current.state === "completed") break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const noopSeconds = (performance.now() - started) / 1000;
+  await noopFeeder.stop();
+  await noop.close();
+  await noopQueue.close();
+  await queue.close();
+  probe.disconnect();
+
+  const mb = (b: number) => (b / 1048576).toFixed(2);
+  const at = (share: number) => samples.reduce((best, s) => (Math.abs(s.finished - share * NOOP_PRODUCTS) < Math.abs(best.finished - share * NOOP_PRODUCTS) ? s : best));
+  const peak = Math.max(...samples.map((s) => s.bytes));
+  const [limitRate, e2eRate] = [median(limit), median(endToEnd)];
+  console.log("\n| measure | value |");
+  console.log("|---|---:|");
+  console.log(`| tight in-process loop (the limit), products/s | ${limitRate.toFixed(1)} |`);
+  console.log(`| end to end (Postgres → BullMQ → worker ← S3 → Postgres), products/s | ${e2eRate.toFixed(1)} |`);
+  console.log(`| ratio end to end / limit (target ≥ 0.9) | ${(e2eRate / limitRate).toFixed(2)} |`);
+  console.log(`| no-op run: products, seconds, products/s | ${NOOP_PRODUCTS}, ${noopSeconds.toFixed(1)}, ${(NOOP_PRODUCTS / noopSeconds).toFixed(0)} |`);
+  console.log(`| Redis used memory before the no-op run, MB | ${mb(baseline)} |`);
+  for (const share of [0.1, 0.25, 0.5, 0.75, 0.9]) console.log(`| Redis used memory at ${share * 100}% of the no-op run, MB | ${mb(at(share).bytes)} |`);
+  console.log(`| Redis peak used memory during the no-op run, MB | ${mb(peak)} |`);
+  console.log(`\nend to end / limit: ${(e2eRate / limitRate).toFixed(2)} (target ≥ 0.9): ${e2eRate / limitRate >= 0.9 ? "PASS" : "FAIL"}`);
+  process.exitCode = e2eRate / limitRate >= 0.9 ? 0 : 1;
+} finally {
+  await bundle.close();
+  await Promise.all([t.drop(), s3.close(), redis.stop(), rm(tmp, { recursive: true, force: true })]);
+}
+
