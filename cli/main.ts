@@ -22,7 +22,7 @@ const COMMANDS: Record<string, { summary: string; run: (args: string[]) => Promi
   demo: { summary: "demo seed [--products N] [--seed S]            fill a demo marketplace and image store", run: demoCommand },
   producer: { summary: "producer                                    feed runs to the queue (long-running)", run: producerCommand },
   worker: { summary: "worker                                      describe products from the queue (long-running)", run: workerCommand },
-  run: { summary: "run start|status|list|pause|resume|cancel    backfill runs (facet run --help)", run: runCommand },
+  run: { summary: "run start|status|watch|list|pause|resume|cancel|retry-failed|apply|rollback (facet run --help)", run: runCommand },
   schedule: { summary: "schedule set|list|remove                     scheduled runs, e.g. nightly (facet schedule --help)", run: scheduleCommand },
 };
 

@@ -1,5 +1,7 @@
-import type { Knex } from "knex";
 import type { LedgerContext } from "../shared/ledger/run-ledger.js";
+import { applyVersion, type ApplySettings } from "../shared/ledger/apply-rules.js";
+
+export type { ApplySettings };
 import type { RunMode } from "../shared/ledger/run.js";
 
 /** What happened to one item of a run, as the worker hands it to the writer. */
@@ -18,14 +20,6 @@ export type ItemOutcome =
     }
   | { kind: "failed" | "skipped"; runId: string; productId: string; reason: string; detail?: string };
 
-export interface ApplySettings {
-  /** `CATALOGUE_APPLY_FUNCTION`: `(product_id text, description text) returns boolean`. */
-  applyFunction: string;
-  /** Below this smallest confidence (over `reviewAttributes`) a result goes to needs_review instead. */
-  reviewThreshold: number;
-  /** Attributes whose confidence gates apply (REVIEW_ATTRIBUTES). Default: all. */
-  reviewAttributes?: readonly string[];
-}
 
 /** What the writer did, per status, for logs and metrics. */
 export type WriteSummary = Record<string, number>;
@@ -80,59 +74,4 @@ export async function writeOutcomes(ctx: LedgerContext, outcomes: readonly ItemO
     }
   });
   return summary;
-}
-
-/**
- * Make a generated version the product's description, unless the artisan locked the text, or
- * edited it after Facet last applied one, or the model was unsure. Returns the version's status.
- * Used by apply runs as they go and by `facet run apply` for a shadow run.
- */
-export async function applyVersion(trx: Knex.Transaction, ctx: LedgerContext, versionId: number, apply: ApplySettings): Promise<string> {
-  const v = await trx.withSchema(ctx.schema).table("description_versions").where({ id: versionId }).first();
-  const product = await trx.from(ctx.catalogue).where({ product_id: v.product_id }).first("description", "locked", "description_edited_at");
-  const current = await trx.withSchema(ctx.schema).table("current_descriptions").where({ product_id: v.product_id }).first();
-  let status: string;
-  if (!product) status = "product_gone";
-  else if (product.locked) status = "kept_locked";
-  else if (current && product.description_edited_at && product.description_edited_at > current.applied_at) status = "kept_edited";
-  else if (v.min_confidence < apply.reviewThreshold) status = "needs_review";
-  else {
-    status = (await callApplyFunction(trx, apply.applyFunction, v.product_id, v.description)) ? "applied" : "product_gone";
-    if (status === "applied") {
-      await trx
-        .withSchema(ctx.schema)
-        .table("current_descriptions")
-        .insert({
-          product_id: v.product_id,
-          version_id: v.id,
-          run_id: v.run_id,
-          description: v.description,
-          applied_at: trx.fn.now(),
-          previous_description: product.description,
-          previous_version_id: current?.version_id ?? null,
-        })
-        .onConflict("product_id")
-        .merge();
-    }
-  }
-  if (status !== "product_gone") await trx.withSchema(ctx.schema).table("description_versions").where({ id: versionId }).update({ status });
-  return status;
-}
-
-/**
- * Set a product's description through the marketplace's `CATALOGUE_APPLY_FUNCTION`
- * (apply, and rollback restoring the previous text). False when the product is gone.
- */
-export async function callApplyFunction(db: Knex, applyFunction: string, productId: string, description: string | null): Promise<boolean> {
-  const { rows } = await db.raw(`select ${qualified(applyFunction)}(?, ?) as ok`, [productId, description]);
-  return Boolean(rows[0]?.ok);
-}
-
-/** A `[schema.]function` name from config, checked to be plain identifiers before it is quoted into SQL. */
-function qualified(name: string): string {
-  if (!/^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a plain [schema.]function name: ${name}`);
-  return name
-    .split(".")
-    .map((part) => `"${part}"`)
-    .join(".");
 }

@@ -4,6 +4,11 @@ import { createRun, getRun, listRuns, runCounts, transitionRun } from "../../sha
 import type { Run, RunCounts } from "../../shared/ledger/run.js";
 import { describeSelection, parseSelection, type Selection } from "../../shared/ledger/selection.js";
 import { requeueLost } from "../../producers/run-feeder.js";
+import { applyShadowRun } from "../../producers/run-apply.js";
+import { formatProgressLine } from "../../producers/run-progress.js";
+import { retryFailed } from "../../producers/run-retry.js";
+import { rollbackRun } from "../../producers/run-rollback.js";
+import { watchRun } from "../../producers/run-watch.js";
 import { openModelSource } from "../../workers/model-store/model-source.js";
 import { resolveVersion } from "../../workers/model-store/model-store.js";
 import { Services } from "../services.js";
@@ -17,7 +22,13 @@ const HELP = `usage: facet run <command> [options]   (every command takes --json
   status RUN        progress of one run
   list [--limit N]  recent runs
   pause RUN | resume RUN | cancel RUN
-                    resume also re-enqueues whatever Redis lost (e.g. after FLUSHALL)`;
+                    resume also re-enqueues whatever Redis lost (e.g. after FLUSHALL)
+  apply RUN         apply a shadow run's generated descriptions (same rules as --mode apply)
+  rollback RUN      restore the text each product had before this run applied to it
+                    (text the artisan edited or locked since is left alone)
+  retry-failed RUN  put the run's failed items back in the queue (reopens a completed run)
+  watch RUN [--interval-ms N]
+                    live progress until the run completes or is cancelled (--json: ndjson)`;
 
 export async function runCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
@@ -32,6 +43,14 @@ export async function runCommand(args: string[]): Promise<number> {
     case "resume":
     case "cancel":
       return control(sub, rest);
+    case "apply":
+      return apply(rest);
+    case "rollback":
+      return rollback(rest);
+    case "retry-failed":
+      return retry(rest);
+    case "watch":
+      return watch(rest);
     case undefined:
     case "--help":
     case "-h":
@@ -177,6 +196,132 @@ async function control(action: "pause" | "resume" | "cancel", args: string[]): P
   } finally {
     await services.close();
   }
+}
+
+async function apply(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags("run apply", args, { json: { type: "boolean", default: false } });
+  const id = onlyRunId("apply", positionals);
+  const services = new Services("cli");
+  const progress = stderrProgress(!values.json);
+  try {
+    const c = services.config;
+    const summary = await applyShadowRun(
+      {
+        ledger: services.ledger,
+        apply: { applyFunction: c.CATALOGUE_APPLY_FUNCTION, reviewThreshold: c.REVIEW_THRESHOLD, reviewAttributes: c.REVIEW_ATTRIBUTES },
+        onChunk: (s) => progress.show(`applying ${id}: ${s.processed} versions so far`),
+      },
+      id,
+    );
+    const run = await getRun(services.ledger, id);
+    if (values.json) console.log(JSON.stringify({ id, state: run.state, processed: summary.processed, statuses: summary.statuses }));
+    else {
+      console.log(summary.processed === 0 ? `${id}: no generated version left to apply` : `${id}: ${summary.processed} versions · ${countsText(summary.statuses)}`);
+      if (run.state !== "completed" && run.state !== "cancelled") console.log(`  the run is ${run.state}: apply it again when it completes, for what it writes from now on`);
+    }
+    return 0;
+  } finally {
+    progress.clear();
+    await services.close();
+  }
+}
+
+async function rollback(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags("run rollback", args, { json: { type: "boolean", default: false } });
+  const id = onlyRunId("rollback", positionals);
+  const services = new Services("cli");
+  const progress = stderrProgress(!values.json);
+  try {
+    const summary = await rollbackRun(
+      {
+        ledger: services.ledger,
+        applyFunction: services.config.CATALOGUE_APPLY_FUNCTION,
+        onChunk: (s) => progress.show(`rolling back ${id}: ${s.processed} products so far`),
+      },
+      id,
+    );
+    if (values.json) console.log(JSON.stringify({ id, processed: summary.processed, outcomes: summary.outcomes }));
+    else console.log(summary.processed === 0 ? `${id}: no product holds a description this run applied` : `${id}: ${summary.processed} products · ${countsText(summary.outcomes)}`);
+    return 0;
+  } finally {
+    progress.clear();
+    await services.close();
+  }
+}
+
+async function retry(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags("run retry-failed", args, { json: { type: "boolean", default: false } });
+  const id = onlyRunId("retry-failed", positionals);
+  const services = new Services("cli");
+  try {
+    const { run, retried, reopened } = await retryFailed(services.ledger, id);
+    if (values.json) console.log(JSON.stringify({ ...runJson(run), retried, reopened }));
+    else if (retried === 0) console.log(`${id} ${run.state}: no failed items`);
+    else console.log(`${id} ${run.state}: ${retried} failed items back to pending${reopened ? " (run reopened)" : ""}; the producer enqueues them${run.state === "paused" ? " once the run is resumed" : ""}`);
+    return 0;
+  } finally {
+    await services.close();
+  }
+}
+
+async function watch(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags("run watch", args, { json: { type: "boolean", default: false }, "interval-ms": { type: "string" } });
+  const id = onlyRunId("watch", positionals);
+  const intervalMs = positiveInt("run watch", "interval-ms", values["interval-ms"], 1000);
+  const services = new Services("cli");
+  // Ctrl-C (or SIGTERM) ends the watch after the current tick, exit 0: watching changes
+  // nothing. A second one (a query hanging on a lost database) exits at once, 130.
+  const controller = new AbortController();
+  const stop = () => (controller.signal.aborted ? process.exit(130) : controller.abort());
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  const tty = !values.json && process.stdout.isTTY === true;
+  let redrawn = false;
+  try {
+    for await (const progress of watchRun(services.ledger, id, { intervalMs, signal: controller.signal })) {
+      if (values.json) console.log(JSON.stringify(progress));
+      else if (tty) {
+        // One line, redrawn in place; cut to the terminal's width, or it wraps and \r stops working.
+        const line = formatProgressLine(progress).slice(0, Math.max(20, (process.stdout.columns || 120) - 1));
+        process.stdout.write(`\r${line}\x1b[K`);
+        redrawn = true;
+      } else console.log(formatProgressLine(progress));
+    }
+    return 0;
+  } finally {
+    if (redrawn) process.stdout.write("\n");
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+    await services.close();
+  }
+}
+
+/** `applied 3 · kept_locked 1`, in a stable order. */
+function countsText(counts: Record<string, number | undefined>): string {
+  return Object.entries(counts)
+    .filter(([, n]) => n)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([status, n]) => `${status} ${n}`)
+    .join(" · ");
+}
+
+/**
+ * Progress of a long chunked command, one line on stderr redrawn in place, cleared when done
+ * so the result prints on a clean line. Silent when stderr is not a terminal (logs, CI).
+ */
+function stderrProgress(enabled: boolean) {
+  const on = enabled && process.stderr.isTTY === true;
+  let drawn = false;
+  return {
+    show(line: string) {
+      if (!on) return;
+      process.stderr.write(`\r${line}\x1b[K`);
+      drawn = true;
+    },
+    clear() {
+      if (drawn) process.stderr.write("\r\x1b[K");
+    },
+  };
 }
 
 function onlyRunId(command: string, positionals: string[]): string {
