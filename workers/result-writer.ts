@@ -32,45 +32,54 @@ export type WriteSummary = Record<string, number>;
 export async function writeOutcomes(ctx: LedgerContext, outcomes: readonly ItemOutcome[], apply: ApplySettings): Promise<WriteSummary> {
   const summary: WriteSummary = {};
   const count = (key: string) => (summary[key] = (summary[key] ?? 0) + 1);
+  const key = (runId: string, productId: string) => `${runId}\u0000${productId}`;
   await ctx.db.transaction(async (trx) => {
     for (const o of outcomes) {
-      if (o.kind !== "done") {
-        const moved = await trx
-          .withSchema(ctx.schema)
-          .table("run_items")
-          .where({ run_id: o.runId, product_id: o.productId, state: "pending" })
-          .update({ state: o.kind, reason: o.reason, detail: o.detail ?? null, updated_at: trx.fn.now() });
-        count(moved ? o.kind : "already_finished");
-        continue;
-      }
-      const gated = Object.entries(o.attributes).filter(([name]) => !apply.reviewAttributes || apply.reviewAttributes.includes(name));
-      const minConfidence = Math.min(...gated.map(([, a]) => a.confidence));
-      const [version] = await trx
-        .withSchema(ctx.schema)
-        .table("description_versions")
-        .insert({
-          run_id: o.runId,
-          product_id: o.productId,
-          model_name: o.modelName,
-          model_version: o.modelVersion,
-          input_hash: o.inputHash,
-          description: o.description,
-          attributes: o.attributes,
-          min_confidence: minConfidence,
-        })
-        .onConflict(["run_id", "product_id"])
-        .ignore()
-        .returning("id");
+      if (o.kind === "done") continue;
       const moved = await trx
         .withSchema(ctx.schema)
         .table("run_items")
         .where({ run_id: o.runId, product_id: o.productId, state: "pending" })
-        .update({ state: "done", reason: null, updated_at: trx.fn.now() });
-      if (!version || !moved) {
-        count("already_finished");
-        continue;
-      }
-      count(o.mode === "apply" ? await applyVersion(trx, ctx, Number(version.id), apply) : "generated");
+        .update({ state: o.kind, reason: o.reason, detail: o.detail ?? null, updated_at: trx.fn.now() });
+      count(moved ? o.kind : "already_finished");
+    }
+    const done = outcomes.filter((o): o is Extract<ItemOutcome, { kind: "done" }> => o.kind === "done");
+    if (done.length === 0) return;
+    // Two statements for the whole batch, whatever its size: the model waits for this write.
+    const inserted = await trx
+      .withSchema(ctx.schema)
+      .table("description_versions")
+      .insert(
+        done.map((o) => {
+          const gated = Object.entries(o.attributes).filter(([name]) => !apply.reviewAttributes || apply.reviewAttributes.includes(name));
+          return {
+            run_id: o.runId,
+            product_id: o.productId,
+            model_name: o.modelName,
+            model_version: o.modelVersion,
+            input_hash: o.inputHash,
+            description: o.description,
+            attributes: o.attributes,
+            min_confidence: Math.min(...gated.map(([, a]) => a.confidence)),
+          };
+        }),
+      )
+      .onConflict(["run_id", "product_id"])
+      .ignore()
+      .returning(["id", "run_id", "product_id"]);
+    const moved = await trx
+      .withSchema(ctx.schema)
+      .table("run_items")
+      .whereIn(["run_id", "product_id"], done.map((o) => [o.runId, o.productId]))
+      .where({ state: "pending" })
+      .update({ state: "done", reason: null, updated_at: trx.fn.now() })
+      .returning(["run_id", "product_id"]);
+    const versionIds = new Map(inserted.map((r: { id: string | number; run_id: string; product_id: string }) => [key(r.run_id, r.product_id), Number(r.id)]));
+    const movedKeys = new Set(moved.map((r: { run_id: string; product_id: string }) => key(r.run_id, r.product_id)));
+    for (const o of done) {
+      const id = versionIds.get(key(o.runId, o.productId));
+      if (id === undefined || !movedKeys.has(key(o.runId, o.productId))) count("already_finished");
+      else count(o.mode === "apply" ? await applyVersion(trx, ctx, id, apply) : "generated");
     }
   });
   return summary;

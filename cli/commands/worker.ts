@@ -31,6 +31,7 @@ export async function workerCommand(args: string[]): Promise<number> {
       logger: services.logger,
       apply: { applyFunction: c.CATALOGUE_APPLY_FUNCTION, reviewThreshold: c.REVIEW_THRESHOLD, reviewAttributes: c.REVIEW_ATTRIBUTES },
       batchSize: c.BATCH_SIZE,
+      inferenceConcurrency: c.INFERENCE_CONCURRENCY,
       batchMaxWaitMs: c.BATCH_MAX_WAIT_MS,
       fetchTimeoutMs: c.FETCH_TIMEOUT_MS,
       maxInputPixels: c.MAX_INPUT_PIXELS,

@@ -6,7 +6,7 @@ describe("loadConfig", () => {
   it("has working defaults", () => {
     const c = loadConfig({});
     expect(c.BATCH_SIZE).toBe(32);
-    expect(c.WORKER_CONCURRENCY).toBe(64);
+    expect(c.WORKER_CONCURRENCY).toBe(96);
     expect(c.IMAGE_STORE).toMatch(/^file:\/\/\//);
   });
 

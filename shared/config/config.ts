@@ -45,8 +45,10 @@ export const configSchema = z
     BATCH_SIZE: int(1, 1024).default(32),
     /** Longest a partial batch waits for more jobs before running, ms: bounds latency at low load. */
     BATCH_MAX_WAIT_MS: int(0, 60_000).default(200),
-    /** Jobs a worker holds at once (fetching, waiting for a batch, in the model). Default two batches. */
+    /** Jobs a worker holds at once (fetching, waiting for a batch, in the model). Default three batches. */
     WORKER_CONCURRENCY: int(1, 10_000).optional(),
+    /** Batches in the model at once per worker: one writes while the next infers. */
+    INFERENCE_CONCURRENCY: int(1, 64).default(2),
     /** Photos fetched at once per worker. */
     FETCH_CONCURRENCY: int(1, 1024).default(16),
     /** Timeout of one photo fetch, ms. */
@@ -82,7 +84,7 @@ export const configSchema = z
     METRICS_PORT: int(0, 65_535).default(9464),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
-  .transform((c) => ({ ...c, WORKER_CONCURRENCY: c.WORKER_CONCURRENCY ?? 2 * c.BATCH_SIZE }))
+  .transform((c) => ({ ...c, WORKER_CONCURRENCY: c.WORKER_CONCURRENCY ?? 3 * c.BATCH_SIZE }))
   .superRefine((c, ctx) => {
     if (c.WORKER_CONCURRENCY < c.BATCH_SIZE) {
       ctx.addIssue({

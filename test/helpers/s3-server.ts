@@ -1,10 +1,15 @@
+import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
+import { connect } from "node:net";
+import { fileURLToPath } from "node:url";
 import os from "node:os";
 import path from "node:path";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 // s3rver ships no types: this is the part of its API the tests use.
 // @ts-expect-error no declaration file
 import S3rver from "s3rver";
+import { freePort } from "./redis-server.js";
+import { waitFor } from "./redis.js";
 
 interface S3rverInstance {
   run(): Promise<{ address: string; port: number }>;
@@ -21,10 +26,31 @@ export interface TestS3 {
   close(): Promise<void>;
 }
 
-export async function startS3(): Promise<TestS3> {
+/**
+ * Start the server in this process, or (`separateProcess`) as a child process, so that a
+ * benchmark doesn't charge the server's own work to the process it measures.
+ */
+export async function startS3(options: { separateProcess?: boolean } = {}): Promise<TestS3> {
   const directory = await mkdtemp(path.join(os.tmpdir(), "facet-s3-"));
-  const server = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory }) as S3rverInstance;
-  const { port } = await server.run();
+  let port: number;
+  let stop: () => Promise<void>;
+  if (options.separateProcess) {
+    port = await freePort();
+    const bin = fileURLToPath(new URL("../../node_modules/s3rver/bin/s3rver.js", import.meta.url));
+    const child = spawn(process.execPath, [bin, "-d", directory, "-a", "127.0.0.1", "-p", String(port), "--silent"], { stdio: "ignore" });
+    stop = async () => {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    };
+    await waitFor("s3rver listening", () => new Promise<boolean>((resolve) => {
+      const socket = connect(port, "127.0.0.1", () => { socket.end(); resolve(true); });
+      socket.on("error", () => resolve(false));
+    }));
+  } else {
+    const server = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory }) as S3rverInstance;
+    port = (await server.run()).port;
+    stop = () => server.close();
+  }
   const endpoint = `http://127.0.0.1:${port}`;
   // s3rver accepts its default credentials (S3RVER / S3RVER).
   process.env.AWS_ACCESS_KEY_ID ??= "S3RVER";
@@ -43,7 +69,7 @@ export async function startS3(): Promise<TestS3> {
     },
     async close() {
       client.destroy();
-      await server.close();
+      await stop();
       await rm(directory, { recursive: true, force: true });
     },
   };

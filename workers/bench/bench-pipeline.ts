@@ -50,7 +50,7 @@ const BATCH = DEFAULT_BATCH_SIZE;
 const logger = pino({ level: "silent" });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
-const [t, s3, redis] = await Promise.all([createTestDb(), startS3(), startPrivateRedis()]);
+const [t, s3, redis] = await Promise.all([createTestDb(), startS3({ separateProcess: true }), startPrivateRedis()]);
 const tmp = await mkdtemp(path.join(os.tmpdir(), "facet-bench-"));
 const ledger: LedgerContext = { db: t.db, schema: t.schema, catalogue: `${t.catalogueSchema}.catalogue` };
 const connection = redisConnection(redis.url);
@@ -83,7 +83,7 @@ try {
     apply: { applyFunction: `${t.catalogueSchema}.apply_description`, reviewThreshold: 0.6 },
     batchSize: BATCH, batchMaxWaitMs: 200, fetchTimeoutMs: 10_000, maxInputPixels: 50_000_000, attempts: DESCRIBE_ATTEMPTS,
   });
-  const worker = startDescribeWorker({ connection, prefix: "bench", concurrency: 2 * BATCH, ...processor, logger, shutdownDeadlineMs: 10_000 });
+  const worker = startDescribeWorker({ connection, prefix: "bench", concurrency: 3 * BATCH, ...processor, logger, shutdownDeadlineMs: 10_000 });
   feeder.start();
   const endToEnd: number[] = [];
   for (let i = 0; i < REPEATS; i++) {
