@@ -1,8 +1,7 @@
-import { readFile } from "node:fs/promises";
 import { ConfigError } from "../../shared/errors/index.js";
 import { createRun, getRun, listRuns, runCounts, transitionRun } from "../../shared/ledger/run-ledger.js";
 import type { Run, RunCounts } from "../../shared/ledger/run.js";
-import { describeSelection, parseSelection, type Selection } from "../../shared/ledger/selection.js";
+import { describeSelection } from "../../shared/ledger/selection.js";
 import { requeueLost } from "../../producers/run-feeder.js";
 import { applyShadowRun } from "../../producers/run-apply.js";
 import { formatProgressLine } from "../../producers/run-progress.js";
@@ -12,6 +11,7 @@ import { watchRun } from "../../producers/run-watch.js";
 import { openModelSource } from "../../workers/model-store/model-source.js";
 import { resolveVersion } from "../../workers/model-store/model-store.js";
 import { Services } from "../services.js";
+import { SELECTION_FLAGS, selectionFromFlags } from "../selection-flags.js";
 import { parseFlags, positiveInt } from "../usage-error.js";
 
 const HELP = `usage: facet run <command> [options]   (every command takes --json)
@@ -64,11 +64,7 @@ export async function runCommand(args: string[]): Promise<number> {
 async function start(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags("run start", args, {
     model: { type: "string" },
-    all: { type: "boolean", default: false },
-    category: { type: "string" },
-    "updated-since": { type: "string" },
-    "ids-file": { type: "string" },
-    "changed-since-last-success": { type: "boolean", default: false },
+    ...SELECTION_FLAGS,
     mode: { type: "string", default: "shadow" },
     priority: { type: "string" },
     urgent: { type: "boolean", default: false },
@@ -77,19 +73,7 @@ async function start(args: string[]): Promise<number> {
   if (positionals.length) throw new ConfigError(`facet run start: unexpected argument '${positionals[0]}'`);
   if (!values.model) throw new ConfigError("facet run start: --model VERSION (or latest) is required");
   if (values.mode !== "shadow" && values.mode !== "apply") throw new ConfigError(`facet run start: --mode must be shadow or apply, got '${values.mode}'`);
-  const selections: Selection[] = [];
-  if (values.all) selections.push({ kind: "all" });
-  if (values.category !== undefined) selections.push({ kind: "category", category: values.category });
-  if (values["updated-since"] !== undefined) {
-    const since = new Date(values["updated-since"]);
-    if (Number.isNaN(since.getTime())) throw new ConfigError(`facet run start: --updated-since must be an ISO date, got '${values["updated-since"]}'`);
-    selections.push({ kind: "updated_since", since: since.toISOString() });
-  }
-  if (values["ids-file"] !== undefined) selections.push({ kind: "ids", ids: await readIds(values["ids-file"]) });
-  if (values["changed-since-last-success"]) selections.push({ kind: "changed_since_last_success" });
-  if (selections.length !== 1) {
-    throw new ConfigError("facet run start: give exactly one selection: --all, --category, --updated-since, --ids-file or --changed-since-last-success");
-  }
+  const selection = await selectionFromFlags("run start", values);
   const priority = values.urgent ? 1 : positiveInt("run start", "priority", values.priority, 100);
   const services = new Services("cli");
   const source = openModelSource(services.config.MODEL_STORE, services.s3);
@@ -99,7 +83,7 @@ async function start(args: string[]): Promise<number> {
     const modelVersion = await resolveVersion(source, values.model);
     const run = await createRun(services.ledger, {
       modelVersion,
-      selection: parseSelection(selections[0]),
+      selection,
       mode: values.mode,
       priority,
     });
@@ -110,18 +94,6 @@ async function start(args: string[]): Promise<number> {
     source.close();
     await services.close();
   }
-}
-
-async function readIds(file: string): Promise<string[]> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (cause) {
-    throw new ConfigError(`facet run start: --ids-file ${file}: ${(cause as NodeJS.ErrnoException).code ?? cause}`, { cause });
-  }
-  const ids = [...new Set(text.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean))];
-  if (ids.length === 0) throw new ConfigError(`facet run start: --ids-file ${file} lists no product ids`);
-  return ids;
 }
 
 function runJson(run: Run, counts?: RunCounts) {
