@@ -97,4 +97,30 @@ describe("a backfill through Postgres → BullMQ → worker → Postgres", () =>
       await proxy.close();
     }
   }, 60_000);
+
+  it("skips a product deleted after the run's snapshot, with its reason; the run goes on", async () => {
+    const [gone, kept] = (await t.db.withSchema(t.catalogueSchema).table("products").orderBy("id").limit(2).offset(10).pluck("id")) as string[];
+    const queue = createDescribeQueue(testConnection(), prefix);
+    const feeder = new RunFeeder({ ledger: ctx, queue, logger, intervalMs: 50 });
+    const run = await createRun(ctx, { modelVersion: "1.0.0", selection: { kind: "ids", ids: [gone as string, kept as string] }, mode: "shadow" });
+    await feeder.tick(); // snapshot taken while both exist
+    await t.db.withSchema(t.catalogueSchema).table("products").where({ id: gone }).update({ deleted_at: t.db.fn.now() });
+    const processor = createDescribeProcessor({
+      ledger: ctx, images: openWritableObjectStore("s3://shop/photos", s3.settings), models, logger,
+      apply: { applyFunction: `${t.catalogueSchema}.apply_description`, reviewThreshold: 0.6 },
+      batchSize: 8, batchMaxWaitMs: 50, fetchTimeoutMs: 5000, maxInputPixels: 50_000_000, attempts: DESCRIBE_ATTEMPTS,
+    });
+    const worker = startDescribeWorker({ connection: testConnection(), prefix, concurrency: 16, ...processor, logger, shutdownDeadlineMs: 5000 });
+    try {
+      feeder.start();
+      await waitFor("run completed", async () => (await getRun(ctx, run.id)).state === "completed", 60_000);
+      expect(await runCounts(ctx, run.id)).toMatchObject({ total: 2, done: 1, skipped: 1 });
+      const item = await t.db.withSchema(t.schema).table("run_items").where({ run_id: run.id, product_id: gone }).first();
+      expect(item).toMatchObject({ state: "skipped", reason: "product_gone" });
+    } finally {
+      await feeder.stop();
+      await worker.stop();
+      await queue.close();
+    }
+  }, 60_000);
 });
