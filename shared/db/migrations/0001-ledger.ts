@@ -49,7 +49,9 @@ export function up(schema: string) {
       t.timestamp("updated_at", { useTz: true }).notNullable().defaultTo(knex.fn.now());
       t.primary(["run_id", "product_id"]);
       t.unique(["run_id", "seq"], { indexName: "run_items_run_seq_key" });
-      t.index(["run_id", "state"], "run_items_run_state_idx");
+      // (run, state, seq): the feeder counts and reads pending items by seq range; with seq in the
+      // index that costs the backlog, not the run's size.
+      t.index(["run_id", "state", "seq"], "run_items_run_state_seq_idx");
     });
     await s().createTable("description_versions", (t) => {
       t.bigIncrements("id").primary();
