@@ -1,24 +1,13 @@
-import { execFile } from "node:child_process";
+import { runFacet } from "../test/helpers/facet-process.js";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCatalogue } from "../models/catalogue/index.js";
-import { REPO_ROOT } from "../test/helpers/python.js";
 
-const FACET = path.join(REPO_ROOT, "bin/facet.mjs");
 
-/** Run the real `facet` command; resolves with its exit code and output whatever the code. */
-async function facet(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [FACET, ...args], { cwd: REPO_ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const error = e as { code: number; stdout: string; stderr: string };
-    return { code: error.code, stdout: error.stdout, stderr: error.stderr };
-  }
-}
+/** Run the real `facet` command. */
+const facet = (...args: string[]) => runFacet(args);
 
 let tmp: string;
 const files: string[] = [];

@@ -1,6 +1,6 @@
-import { execFile, spawn } from "node:child_process";
+import { runFacet } from "../test/helpers/facet-process.js";
+import { spawn } from "node:child_process";
 import path from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDemoCatalogue } from "../producers/demo/demo-catalogue-schema.js";
 import { createRun, getRun, snapshotChunk, transitionRun, type LedgerContext } from "../shared/ledger/run-ledger.js";
@@ -35,16 +35,8 @@ afterAll(async () => {
   await t?.drop();
 });
 
-/** Run the real `facet` command to its end; resolves with its exit code and output whatever the code. */
-async function facet(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [FACET, ...args], { cwd: REPO_ROOT, env });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const error = e as { code: number; stdout: string; stderr: string };
-    return { code: error.code, stdout: error.stdout, stderr: error.stderr };
-  }
-}
+/** Run the real `facet` command against this test's database schemas. */
+const facet = (...args: string[]) => runFacet(args, env);
 
 /** Start the real `facet` command and collect its stdout lines as they come. */
 function startFacet(...args: string[]) {

@@ -1,29 +1,19 @@
-import { execFile } from "node:child_process";
+import { runFacet } from "../test/helpers/facet-process.js";
 import { cp, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../test/helpers/python.js";
 import { deletePrefix, TEST_REDIS_URL, testQueuePrefix } from "../test/helpers/redis.js";
 
-const FACET = path.join(REPO_ROOT, "bin/facet.mjs");
 const prefix = testQueuePrefix();
 let temp: string;
 
 /** Run the real `facet` command against this test's queue prefix and model store. */
-async function facet(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, MODEL_STORE: pathToFileURL(temp).href, LOG_LEVEL: "silent" };
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [FACET, ...args], { cwd: REPO_ROOT, env });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const error = e as { code: number; stdout: string; stderr: string };
-    return { code: error.code, stdout: error.stdout, stderr: error.stderr };
-  }
-}
+const facet = (...args: string[]) =>
+  runFacet(args, { ...process.env, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, MODEL_STORE: pathToFileURL(temp).href, LOG_LEVEL: "silent" });
 
 /** Schedules in Redis under this test's prefix (the scheduler index BullMQ keeps). */
 async function storedSchedules(): Promise<string[]> {

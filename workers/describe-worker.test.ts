@@ -44,16 +44,21 @@ afterAll(async () => {
   await Promise.all([t?.drop(), s3?.close()]);
 });
 
+/** An in-process worker over this test's queue, reading photos from the S3 server (or through `s3Settings`, e.g. a proxy). */
+function startWorker(s3Settings = s3.settings) {
+  const processor = createDescribeProcessor({
+    ledger: ctx, images: openWritableObjectStore("s3://shop/photos", s3Settings), models, logger,
+    apply: { applyFunction: `${t.catalogueSchema}.apply_description`, reviewThreshold: 0.6 },
+    batchSize: 8, batchMaxWaitMs: 50, fetchTimeoutMs: 5000, maxInputPixels: 50_000_000, attempts: DESCRIBE_ATTEMPTS,
+  });
+  return startDescribeWorker({ connection: testConnection(), prefix, concurrency: 16, ...processor, logger, shutdownDeadlineMs: 5000 });
+}
+
 describe("a backfill through Postgres → BullMQ → worker → Postgres", () => {
   it("describes every product once; a corrupt or missing photo fails that product alone", async () => {
     const queue = createDescribeQueue(testConnection(), prefix);
     const feeder = new RunFeeder({ ledger: ctx, queue, logger, intervalMs: 50 });
-    const processor = createDescribeProcessor({
-      ledger: ctx, images: openWritableObjectStore("s3://shop/photos", s3.settings), models, logger,
-      apply: { applyFunction: `${t.catalogueSchema}.apply_description`, reviewThreshold: 0.6 },
-      batchSize: 8, batchMaxWaitMs: 50, fetchTimeoutMs: 5000, maxInputPixels: 50_000_000, attempts: DESCRIBE_ATTEMPTS,
-    });
-    const worker = startDescribeWorker({ connection: testConnection(), prefix, concurrency: 16, ...processor, logger, shutdownDeadlineMs: 5000 });
+    const worker = startWorker();
     try {
       const run = await createRun(ctx, { modelVersion: "1.0.0", selection: { kind: "all" }, mode: "apply" });
       feeder.start();
@@ -78,12 +83,7 @@ describe("a backfill through Postgres → BullMQ → worker → Postgres", () =>
     const proxy = await startFaultProxy(s3.endpoint, { match: target.photo_keys[0] as string, failures: 2, status: 503, code: "SlowDown" });
     const queue = createDescribeQueue(testConnection(), prefix);
     const feeder = new RunFeeder({ ledger: ctx, queue, logger, intervalMs: 50 });
-    const processor = createDescribeProcessor({
-      ledger: ctx, images: openWritableObjectStore("s3://shop/photos", { ...s3.settings, endpoint: proxy.endpoint }), models, logger,
-      apply: { applyFunction: `${t.catalogueSchema}.apply_description`, reviewThreshold: 0.6 },
-      batchSize: 8, batchMaxWaitMs: 50, fetchTimeoutMs: 5000, maxInputPixels: 50_000_000, attempts: DESCRIBE_ATTEMPTS,
-    });
-    const worker = startDescribeWorker({ connection: testConnection(), prefix, concurrency: 16, ...processor, logger, shutdownDeadlineMs: 5000 });
+    const worker = startWorker({ ...s3.settings, endpoint: proxy.endpoint });
     try {
       const run = await createRun(ctx, { modelVersion: "1.0.0", selection: { kind: "ids", ids: [target.id] }, mode: "shadow" });
       feeder.start();
@@ -105,12 +105,7 @@ describe("a backfill through Postgres → BullMQ → worker → Postgres", () =>
     const run = await createRun(ctx, { modelVersion: "1.0.0", selection: { kind: "ids", ids: [gone as string, kept as string] }, mode: "shadow" });
     await feeder.tick(); // snapshot taken while both exist
     await t.db.withSchema(t.catalogueSchema).table("products").where({ id: gone }).update({ deleted_at: t.db.fn.now() });
-    const processor = createDescribeProcessor({
-      ledger: ctx, images: openWritableObjectStore("s3://shop/photos", s3.settings), models, logger,
-      apply: { applyFunction: `${t.catalogueSchema}.apply_description`, reviewThreshold: 0.6 },
-      batchSize: 8, batchMaxWaitMs: 50, fetchTimeoutMs: 5000, maxInputPixels: 50_000_000, attempts: DESCRIBE_ATTEMPTS,
-    });
-    const worker = startDescribeWorker({ connection: testConnection(), prefix, concurrency: 16, ...processor, logger, shutdownDeadlineMs: 5000 });
+    const worker = startWorker();
     try {
       feeder.start();
       await waitFor("run completed", async () => (await getRun(ctx, run.id)).state === "completed", 60_000);

@@ -155,7 +155,7 @@ export function normalise(
 }
 
 /** The raster format named by the file's magic bytes, if it is one we accept. */
-function sniffFormat(b: Uint8Array): string | undefined {
+export function sniffFormat(b: Uint8Array): string | undefined {
   const ascii = (from: number, to: number) => String.fromCharCode(...b.subarray(from, to));
   if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "jpeg";
   if (b[0] === 0x89 && ascii(1, 4) === "PNG") return "png";

@@ -1,3 +1,4 @@
+import { sniffFormat } from "../../models/runtime/preprocess.js";
 import { performance } from "node:perf_hooks";
 import type { Knex } from "knex";
 import { generateCatalogue, Random, type Metal, type ProductSpec } from "../../models/catalogue/index.js";
@@ -112,10 +113,8 @@ export function planDemoListing(product: Pick<ProductSpec, "seed" | "index" | "a
 
 /** The file extension of encoded photo bytes, from their magic numbers (only what the generator writes). */
 export function photoExtension(bytes: Uint8Array): PhotoExtension {
-  const ascii = (from: number, to: number) => String.fromCharCode(...bytes.subarray(from, to));
-  if (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return "jpg";
-  if (bytes[0] === 0x89 && ascii(1, 8) === "PNG\r\n\x1a\n") return "png";
-  if (ascii(0, 4) === "RIFF" && ascii(8, 12) === "WEBP") return "webp";
+  const extension = ({ jpeg: "jpg", png: "png", webp: "webp" } as const)[sniffFormat(bytes) as "jpeg" | "png" | "webp"];
+  if (extension) return extension;
   throw new PermanentError("photo_format_unknown", `photo bytes are not JPEG, PNG or WebP (they start ${Buffer.from(bytes.subarray(0, 12)).toString("hex")})`);
 }
 

@@ -1,5 +1,6 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
+import { promisify } from "node:util";
 import { REPO_ROOT } from "./python.js";
 
 /** A `facet <command>` child process (the real CLI), with its output kept for failure messages. */
@@ -21,4 +22,15 @@ export function spawnFacet(args: string[], env: Record<string, string>): FacetPr
   proc.stderr?.on("data", (d) => (out += d));
   const exited = new Promise<number | string>((resolve) => proc.once("exit", (code, signal) => resolve(code ?? signal ?? -1)));
   return { proc, output: () => out, exited };
+}
+
+/** Run the real `facet` command to its end; resolves with its exit code and output whatever the code. */
+export async function runFacet(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [path.join(REPO_ROOT, "bin/facet.mjs"), ...args], { cwd: REPO_ROOT, env });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const error = e as { code: number; stdout: string; stderr: string };
+    return { code: error.code, stdout: error.stdout, stderr: error.stderr };
+  }
 }
