@@ -7,13 +7,15 @@ import { getRun, type LedgerContext } from "../shared/ledger/run-ledger.js";
 import type { Run } from "../shared/ledger/run.js";
 import type { ObjectStore } from "../shared/storage/object-store.js";
 import type { ModelBundle } from "../models/runtime/bundle.js";
-import { createDescriber, type Describer, type PreparedProduct } from "../models/runtime/describer.js";
+import { createDescriber, type PreparedProduct } from "../models/runtime/describer.js";
+import type { InferenceEngine } from "../models/runtime/inference-engine.js";
+import type { Stage, WorkerMetrics } from "../shared/metrics/metrics.js";
 import { MicroBatcher } from "./micro-batcher.js";
 import { writeOutcomes, type ApplySettings, type ItemOutcome } from "./result-writer.js";
 
 /** Loaded model bundles by version; `release` when a batch no longer needs it. */
 export interface ModelProvider {
-  acquire(version: string): Promise<{ bundle: ModelBundle; release(): void }>;
+  acquire(version: string): Promise<{ bundle: ModelBundle; engine: InferenceEngine; release(): void }>;
 }
 
 export interface DescribeProcessorDeps {
@@ -31,14 +33,10 @@ export interface DescribeProcessorDeps {
   maxInputPixels: number;
   /** Attempts BullMQ makes per job; on the last one a transient error becomes the item's failure. */
   attempts: number;
-  /**
-   * Batches in the model at once (INFERENCE_CONCURRENCY). Default 2: while one batch's results
-   * are written, the next one infers; each onnxruntime call runs on its own thread. Raised
-   * end-to-end products/s from 87 to 104 in `npm run bench:pipeline` on 2 cores.
-   */
-  inferenceConcurrency?: number;
   /** How long a run's state is trusted before it is read again, ms. Default 1000. */
   runCacheMs?: number;
+  /** Prometheus metrics (stage times, outcomes, retries…); absent in tests that don't look. */
+  metrics?: WorkerMetrics;
 }
 
 /** What one job ended as (the job's return value, and a metrics label). */
@@ -48,6 +46,18 @@ interface BatchItem {
   run: Run;
   product: PreparedProduct;
   inputHash: string;
+}
+
+/** The dependency an error came from, for facet_dependency_errors_total (undefined: not a dependency's). */
+export function dependencyOf(error: unknown): "postgres" | "s3" | undefined {
+  if (error instanceof FacetError) {
+    return error.code.startsWith("object_") && error.code !== "object_missing" && error.code !== "object_key_invalid" ? "s3" : undefined;
+  }
+  const code = (error as { code?: unknown })?.code;
+  // pg: a five-character SQLSTATE; or the socket's errno while reaching Postgres.
+  if (typeof code === "string" && (/^[0-9A-Z]{5}$/.test(code) || /^E[A-Z]+$/.test(code))) return "postgres";
+  if (error instanceof Error && /Knex: Timeout acquiring a connection|Connection terminated/i.test(error.message)) return "postgres";
+  return undefined;
 }
 
 /**
@@ -68,25 +78,38 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
     return run;
   }
 
-  /** Run `fn` with a describer for `version`, holding the bundle only meanwhile (so the cache may evict idle versions). */
-  async function withDescriber<T>(version: string, fn: (describer: Describer) => Promise<T>): Promise<T> {
+  /** Hold `version` only while `fn` runs (so the cache may evict idle versions). */
+  async function withModel<T>(version: string, fn: (model: { bundle: ModelBundle; engine: InferenceEngine }) => Promise<T>): Promise<T> {
     const lease = await deps.models.acquire(version);
     try {
-      return await fn(createDescriber(lease.bundle, { batchSize: deps.batchSize, maxInputPixels: deps.maxInputPixels }));
+      return await fn(lease);
     } finally {
       lease.release();
     }
   }
 
-  function batcherFor(version: string): MicroBatcher<BatchItem, ItemOutcome> {
+  async function batcherFor(version: string): Promise<MicroBatcher<BatchItem, ItemOutcome>> {
     let batcher = batchers.get(version);
     if (!batcher) {
+      // One batch per inference thread, plus one whose results are being written meanwhile.
+      const parallelism = await withModel(version, async ({ engine }) => engine.parallelism);
+      batcher = batchers.get(version);
+      if (batcher) return batcher;
       batcher = new MicroBatcher<BatchItem, ItemOutcome>({
         maxSize: deps.batchSize,
         maxWaitMs: deps.batchMaxWaitMs,
-        maxInFlight: deps.inferenceConcurrency ?? 2,
+        maxInFlight: parallelism + 1,
+        onBatch: (size, waitedMs) => {
+          deps.metrics?.batchSize.observe(size);
+          for (const ms of waitedMs) deps.metrics?.stage.observe({ stage: "batch_wait" }, ms / 1000);
+        },
         run: async (items) => {
-          const described = await withDescriber(version, (d) => d.infer(items.map((i) => i.product)));
+          const described = await withModel(version, async ({ engine }) => {
+            const busyBefore = engine.busySeconds();
+            const results = await timed("inference", () => engine.infer(items.map((i) => i.product)));
+            deps.metrics?.inferenceBusy.inc(Math.max(0, engine.busySeconds() - busyBefore));
+            return results;
+          });
           const outcomes: ItemOutcome[] = described.map((r, i) => {
             const item = items[i] as BatchItem;
             return {
@@ -101,7 +124,8 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
               attributes: r.attributes,
             };
           });
-          await writeOutcomes(deps.ledger, outcomes, deps.apply);
+          await timed("write", () => writeOutcomes(deps.ledger, outcomes, deps.apply));
+          for (const o of outcomes) deps.metrics?.processed.inc({ run_id: o.runId, outcome: "done", reason: "" });
           return outcomes;
         },
       });
@@ -110,58 +134,112 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
     return batcher;
   }
 
-  async function finish(outcome: ItemOutcome, job: Job<DescribeJob>): Promise<JobResult> {
+  /** Time `fn` as one observation of `stage`. */
+  async function timed<T>(stage: Stage, fn: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await fn();
+    } finally {
+      deps.metrics?.stage.observe({ stage }, (performance.now() - started) / 1000);
+    }
+  }
+
+  async function finish(outcome: ItemOutcome, log: Logger): Promise<JobResult> {
     await writeOutcomes(deps.ledger, [outcome], deps.apply);
-    if (outcome.kind !== "done") deps.logger.info({ runId: outcome.runId, productId: outcome.productId, jobId: job.id, stage: "outcome", reason: outcome.reason }, `product ${outcome.kind}`);
+    if (outcome.kind !== "done") {
+      deps.metrics?.processed.inc({ run_id: outcome.runId, outcome: outcome.kind, reason: outcome.reason });
+      log.info({ stage: "outcome", reason: outcome.reason, detail: outcome.detail }, `product ${outcome.kind}`);
+    }
     return outcome.kind;
   }
 
   async function process(job: Job<DescribeJob>): Promise<JobResult> {
-    const data = describeJobSchema.parse(job.data);
-    let run = await currentRun(data.runId);
-    if (run.state === "paused") {
-      // Read again rather than trust the cache: the run may have been resumed a moment ago.
-      runCache.delete(run.id);
-      run = await currentRun(data.runId);
-    }
-    if (run.state === "paused") {
-      // Hand the item back: it stays pending, and the feeder's cursor moves back before it,
-      // so the item is enqueued again when the run resumes (whenever that happens).
-      await deps.ledger.db
-        .withSchema(deps.ledger.schema)
-        .table("runs")
-        .where({ id: run.id })
-        .update({ enqueued_seq: deps.ledger.db.raw("least(enqueued_seq, ?)", [data.seq - 1]) });
-      return "run_paused";
-    }
-    if (run.state === "cancelled") return finish({ kind: "skipped", runId: run.id, productId: data.productId, reason: "run_cancelled" }, job);
-    const item = await deps.ledger.db.withSchema(deps.ledger.schema).table("run_items").where({ run_id: run.id, product_id: data.productId }).first("state");
-    if (!item || item.state !== "pending") return "already_finished";
-
-    const product = await deps.ledger.db.from(deps.ledger.catalogue).where({ product_id: data.productId }).first("photo_keys");
-    if (!product) return finish({ kind: "skipped", runId: run.id, productId: data.productId, reason: "product_gone" }, job);
-    const keys: string[] = product.photo_keys ?? [];
-    if (keys.length === 0) return finish({ kind: "failed", runId: run.id, productId: data.productId, reason: "photo_none" }, job);
-
+    deps.metrics?.jobsInProgress.inc();
     try {
-      const photos = await Promise.all(keys.map((key) => deps.images.get(key, { signal: AbortSignal.timeout(deps.fetchTimeoutMs) })));
-      const hash = createHash("sha256");
-      for (const p of photos) hash.update(String(p.byteLength)).update(":").update(p);
-      const prepared = await withDescriber(run.model_version, (d) => d.preprocess({ id: data.productId, photos }));
-      const outcome = await batcherFor(run.model_version).submit({ run, product: prepared, inputHash: hash.digest("hex") });
-      return outcome.kind;
+      return await processJob(job);
+    } finally {
+      deps.metrics?.jobsInProgress.dec();
+    }
+  }
+
+  async function processJob(job: Job<DescribeJob>): Promise<JobResult> {
+    const data = describeJobSchema.parse(job.data);
+    // Every line about this item names it: run, product, job (and the model, once known).
+    let log = deps.logger.child({ runId: data.runId, productId: data.productId, jobId: job.id });
+    let stage = "ledger";
+    try {
+      return await handle();
     } catch (error) {
-      if (error instanceof PermanentError || (error instanceof FacetError && !error.retryable)) {
-        const reason = (error as FacetError).code === "object_missing" ? "photo_missing" : (error as FacetError).code;
-        return finish({ kind: "failed", runId: run.id, productId: data.productId, reason, detail: error.message }, job);
+      // Thrown: BullMQ retries the job with backoff (transient errors, including Postgres's).
+      const dependency = dependencyOf(error);
+      if (dependency) deps.metrics?.dependencyErrors.inc({ dependency });
+      const cause = error instanceof FacetError ? error.code : dependency ? `${dependency}_error` : "unexpected";
+      deps.metrics?.retries.inc({ cause });
+      log.warn({ stage, err: error, attempt: job.attemptsMade + 1, cause }, "transient error; BullMQ retries");
+      throw error;
+    }
+
+    async function handle(): Promise<JobResult> {
+      let run = await currentRun(data.runId);
+      log = log.child({ modelVersion: run.model_version });
+      if (run.state === "paused") {
+        // Read again rather than trust the cache: the run may have been resumed a moment ago.
+        runCache.delete(run.id);
+        run = await currentRun(data.runId);
       }
-      const lastAttempt = job.attemptsMade + 1 >= deps.attempts;
-      if (lastAttempt) {
-        const reason = error instanceof FacetError ? `${error.code}_exhausted` : "transient_exhausted";
-        return finish({ kind: "failed", runId: run.id, productId: data.productId, reason, detail: (error as Error).message }, job);
+      if (run.state === "paused") {
+        // Hand the item back: it stays pending, and the feeder's cursor moves back before it,
+        // so the item is enqueued again when the run resumes (whenever that happens).
+        await deps.ledger.db
+          .withSchema(deps.ledger.schema)
+          .table("runs")
+          .where({ id: run.id })
+          .update({ enqueued_seq: deps.ledger.db.raw("least(enqueued_seq, ?)", [data.seq - 1]) });
+        return "run_paused";
       }
-      deps.logger.warn({ runId: run.id, productId: data.productId, jobId: job.id, stage: "fetch", err: error, attempt: job.attemptsMade + 1 }, "transient error; BullMQ retries");
-      throw error instanceof TransientError ? error : new TransientError("transient", (error as Error).message, { cause: error });
+      if (run.state === "cancelled") return finish({ kind: "skipped", runId: run.id, productId: data.productId, reason: "run_cancelled" }, log);
+      // The item's state and the product's photos in one round trip (a per-job query is part of
+      // the pipeline's overhead per product; see `npm run bench:pipeline`).
+      const { rows } = await deps.ledger.db.raw<{ rows: Array<{ state: string; present: boolean; photo_keys: string[] | null }> }>(
+        `select ri.state, c.product_id is not null as present, c.photo_keys
+           from ??.run_items ri left join ?? c on c.product_id = ri.product_id
+          where ri.run_id = ? and ri.product_id = ?`,
+        [deps.ledger.schema, deps.ledger.catalogue, run.id, data.productId],
+      );
+      const item = rows[0];
+      if (!item || item.state !== "pending") return "already_finished";
+      if (!item.present) return finish({ kind: "skipped", runId: run.id, productId: data.productId, reason: "product_gone" }, log);
+      const keys: string[] = item.photo_keys ?? [];
+      if (keys.length === 0) return finish({ kind: "failed", runId: run.id, productId: data.productId, reason: "photo_none" }, log);
+
+      try {
+        stage = "fetch";
+        const photos = await timed("fetch", () => Promise.all(keys.map((key) => deps.images.get(key, { signal: AbortSignal.timeout(deps.fetchTimeoutMs) }))));
+        const hash = createHash("sha256");
+        for (const p of photos) hash.update(String(p.byteLength)).update(":").update(p);
+        stage = "preprocess";
+        const prepared = await timed("preprocess", () =>
+          withModel(run.model_version, ({ bundle }) => createDescriber(bundle, { maxInputPixels: deps.maxInputPixels }).preprocess({ id: data.productId, photos })),
+        );
+        stage = "batch";
+        const outcome = await (await batcherFor(run.model_version)).submit({ run, product: prepared, inputHash: hash.digest("hex") });
+        log.debug({ stage: "outcome" }, `product ${outcome.kind}`);
+        return outcome.kind;
+      } catch (error) {
+        if (error instanceof PermanentError || (error instanceof FacetError && !error.retryable)) {
+          if (dependencyOf(error)) deps.metrics?.dependencyErrors.inc({ dependency: dependencyOf(error) as "s3" });
+          const reason = (error as FacetError).code === "object_missing" ? "photo_missing" : (error as FacetError).code;
+          return finish({ kind: "failed", runId: run.id, productId: data.productId, reason, detail: error.message }, log);
+        }
+        const lastAttempt = job.attemptsMade + 1 >= deps.attempts;
+        if (lastAttempt) {
+          const dependency = dependencyOf(error);
+          if (dependency) deps.metrics?.dependencyErrors.inc({ dependency });
+          const reason = error instanceof FacetError ? `${error.code}_exhausted` : "transient_exhausted";
+          return finish({ kind: "failed", runId: run.id, productId: data.productId, reason, detail: (error as Error).message }, log);
+        }
+        throw error instanceof TransientError || dependencyOf(error) === "postgres" ? error : new TransientError("transient", (error as Error).message, { cause: error });
+      }
     }
   }
 

@@ -13,12 +13,14 @@ export interface MicroBatcherOptions<I, O> {
   maxInFlight?: number;
   /** Runs one batch; returns one result per item, in order. A throw fails every item of the batch. */
   run: (items: I[]) => Promise<O[]>;
-  /** Called as each batch leaves, with its size and how long its first item waited (ms). */
-  onBatch?: (size: number, waitedMs: number) => void;
+  /** Called as each batch leaves, with its size and how long each of its items waited (ms). */
+  onBatch?: (size: number, waitedMs: number[]) => void;
 }
 
 interface Pending<I, O> {
   item: I;
+  /** performance.now() when submitted. */
+  at: number;
   resolve: (value: O) => void;
   reject: (reason: unknown) => void;
 }
@@ -26,7 +28,6 @@ interface Pending<I, O> {
 export class MicroBatcher<I, O> {
   private readonly options: Required<Omit<MicroBatcherOptions<I, O>, "onBatch">> & Pick<MicroBatcherOptions<I, O>, "onBatch">;
   private pending: Pending<I, O>[] = [];
-  private firstArrival = 0;
   private timer: NodeJS.Timeout | undefined;
   private inFlight = 0;
   private readonly running = new Set<Promise<void>>();
@@ -49,8 +50,7 @@ export class MicroBatcher<I, O> {
 
   submit(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
-      if (this.pending.length === 0) this.firstArrival = performance.now();
-      this.pending.push({ item, resolve, reject });
+      this.pending.push({ item, at: performance.now(), resolve, reject });
       if (this.pending.length >= this.options.maxSize) this.dispatch();
       else this.timer ??= setTimeout(() => this.dispatch(true), this.options.maxWaitMs);
     });
@@ -69,11 +69,10 @@ export class MicroBatcher<I, O> {
     while (this.inFlight < this.options.maxInFlight && this.pending.length > 0) {
       if (this.pending.length < this.options.maxSize && !due) break;
       const batch = this.pending.splice(0, this.options.maxSize);
-      const waited = performance.now() - this.firstArrival;
-      this.firstArrival = performance.now();
+      const now = performance.now();
       clearTimeout(this.timer);
       this.timer = undefined;
-      this.options.onBatch?.(batch.length, waited);
+      this.options.onBatch?.(batch.length, batch.map((p) => now - p.at));
       this.start(batch);
     }
     if (this.pending.length > 0 && this.timer === undefined && this.inFlight < this.options.maxInFlight) {

@@ -1,5 +1,6 @@
 import { cp, mkdir, rm } from "node:fs/promises";
 import path from "node:path";
+import sharp from "sharp";
 import { pathToFileURL } from "node:url";
 import { Redis } from "ioredis";
 import knex from "knex";
@@ -52,7 +53,8 @@ export async function demoRunCommand(args: string[]): Promise<number> {
   const queue = createDescribeQueue(connection, config.QUEUE_PREFIX);
   const s3 = { region: config.S3_REGION, forcePathStyle: config.S3_FORCE_PATH_STYLE, ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}) };
   const source = openModelSource(config.MODEL_STORE, s3);
-  const models = createModelCache({ source, cacheDir: config.MODEL_CACHE_DIR, settings: { executionProvider: config.EXECUTION_PROVIDER, intraOpThreads: config.ORT_INTRA_OP_THREADS }, logger });
+  sharp.concurrency(config.SHARP_CONCURRENCY);
+  const models = createModelCache({ source, cacheDir: config.MODEL_CACHE_DIR, settings: { executionProvider: config.EXECUTION_PROVIDER, intraOpThreads: config.ORT_INTRA_OP_THREADS }, inferenceThreads: config.INFERENCE_THREADS, engine: { batchSize: config.BATCH_SIZE }, logger });
   try {
     step(`database ${redactUrl(config.DATABASE_URL)}: migrating schema ${config.DB_SCHEMA}`);
     await migrate(db, config.DB_SCHEMA);
@@ -74,7 +76,7 @@ export async function demoRunCommand(args: string[]): Promise<number> {
     const processor = createDescribeProcessor({
       ledger, images: openObjectStore(config.IMAGE_STORE, s3), models, logger,
       apply: { applyFunction: config.CATALOGUE_APPLY_FUNCTION, reviewThreshold: config.REVIEW_THRESHOLD, reviewAttributes: config.REVIEW_ATTRIBUTES },
-      batchSize: config.BATCH_SIZE, inferenceConcurrency: config.INFERENCE_CONCURRENCY, batchMaxWaitMs: config.BATCH_MAX_WAIT_MS, fetchTimeoutMs: config.FETCH_TIMEOUT_MS,
+      batchSize: config.BATCH_SIZE, batchMaxWaitMs: config.BATCH_MAX_WAIT_MS, fetchTimeoutMs: config.FETCH_TIMEOUT_MS,
       maxInputPixels: config.MAX_INPUT_PIXELS, attempts: DESCRIBE_ATTEMPTS,
     });
     const worker = startDescribeWorker({

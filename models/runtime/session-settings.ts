@@ -13,8 +13,9 @@ export interface SessionSettings {
    * Threads inside one operator (GEMM, convolution). Default 1: the demo model's operators
    * are small, so a second thread gained under 5% in `npm run bench:model` on 2 cores (and
    * lowered the cache's decoding speed-up, since one-token steps barely parallelise), while
-   * it takes a core from photo decoding. Use more cores by running batches concurrently
-   * (each `run` call works on its own thread) or more worker processes.
+   * it takes a core from photo decoding. A `run` call executes on the thread that makes it, so
+   * workers use more cores with inference threads (INFERENCE_THREADS, each with its own
+   * sessions; see inference-engine.ts) or more worker processes.
    */
   intraOpThreads?: number;
   /** Threads running independent operators in parallel. Default 1: the graphs are sequential. */

@@ -47,8 +47,12 @@ export const configSchema = z
     BATCH_MAX_WAIT_MS: int(0, 60_000).default(200),
     /** Jobs a worker holds at once (fetching, waiting for a batch, in the model). Default three batches. */
     WORKER_CONCURRENCY: int(1, 10_000).optional(),
-    /** Batches in the model at once per worker: one writes while the next infers. */
-    INFERENCE_CONCURRENCY: int(1, 64).default(2),
+    /**
+     * Inference threads per worker process and model version, each with its own onnxruntime
+     * sessions (model calls block their thread, so never the event loop). 0 infers on the
+     * main thread. Default 1: chosen by `npm run bench:pipeline` on 2 cores (README).
+     */
+    INFERENCE_THREADS: int(0, 64).default(2),
     /** Photos fetched at once per worker. */
     FETCH_CONCURRENCY: int(1, 1024).default(16),
     /** Timeout of one photo fetch, ms. */
@@ -57,6 +61,12 @@ export const configSchema = z
     MAX_INPUT_PIXELS: int(1).default(50_000_000),
     /** onnxruntime execution provider. */
     EXECUTION_PROVIDER: z.enum(["cpu", "cuda"]).default("cpu"),
+    /**
+     * libvips threads per photo being decoded (sharp.concurrency). Photos are already decoded
+     * several at once on libuv's pool (UV_THREADPOOL_SIZE, 4 by default), so more threads per
+     * photo mostly contend. Default 1: chosen by `npm run bench:pipeline -- --sweep` (README).
+     */
+    SHARP_CONCURRENCY: int(1, 64).default(1),
     /** onnxruntime intra-op threads per model call; 1 measured fastest for the demo model (README). */
     ORT_INTRA_OP_THREADS: int(1, 1024).default(1),
     /** Below this attribute confidence, apply sends a result to needs_review instead. */
@@ -80,6 +90,8 @@ export const configSchema = z
     WORKER_STALLED_INTERVAL_MS: int(500, 3_600_000).default(30_000),
     /** SIGTERM: stop taking work and finish what is in flight within this, ms. Kubernetes' grace is 30 s. */
     SHUTDOWN_DEADLINE_MS: int(0, 600_000).default(25_000),
+    /** Model version a worker loads as it starts (`latest`, a version, or empty for none): warm before the first job. */
+    WORKER_PRELOAD_MODEL: z.string().default("latest"),
     /** Port of /metrics, /healthz and /readyz; 0 disables. */
     METRICS_PORT: int(0, 65_535).default(9464),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -1,17 +1,24 @@
 import { DEMO_MODEL_DIR } from "../../cli/commands/describe.js";
 import { loadBundle, type ModelBundle } from "../../models/runtime/bundle.js";
+import { startThreadedEngine, type InferenceEngine } from "../../models/runtime/inference-engine.js";
+import { DEFAULT_SESSION_SETTINGS } from "../../models/runtime/session-settings.js";
 import type { ModelProvider } from "../../workers/describe-processor.js";
 
-/** A ModelProvider serving the repository's demo bundle for any version (tests without a model store). */
+/**
+ * A ModelProvider serving the repository's demo bundle for any version (tests without a
+ * model store), inferring on one thread as a worker does.
+ */
 export function demoModelProvider(): ModelProvider & { close(): Promise<void> } {
-  let loading: Promise<ModelBundle> | undefined;
+  let loading: Promise<{ bundle: ModelBundle; engine: InferenceEngine }> | undefined;
   return {
     async acquire() {
-      loading ??= loadBundle(DEMO_MODEL_DIR);
-      return { bundle: await loading, release() {} };
+      loading ??= Promise.all([loadBundle(DEMO_MODEL_DIR), startThreadedEngine(DEMO_MODEL_DIR, DEFAULT_SESSION_SETTINGS, 1)]).then(([bundle, engine]) => ({ bundle, engine }));
+      return { ...(await loading), release() {} };
     },
     async close() {
-      if (loading) await (await loading).close();
+      if (!loading) return;
+      const { bundle, engine } = await loading;
+      await Promise.all([engine.close(), bundle.close()]);
     },
   };
 }

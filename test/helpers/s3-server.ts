@@ -21,6 +21,8 @@ export interface TestS3 {
   endpoint: string;
   client: S3Client;
   settings: { endpoint: string; region: string; forcePathStyle: boolean };
+  /** The server's process id with `separateProcess` (benchmarks read its CPU time). */
+  pid: number | undefined;
   createBucket(name: string): Promise<void>;
   put(bucket: string, key: string, body: Uint8Array | string): Promise<void>;
   close(): Promise<void>;
@@ -33,11 +35,13 @@ export interface TestS3 {
 export async function startS3(options: { separateProcess?: boolean } = {}): Promise<TestS3> {
   const directory = await mkdtemp(path.join(os.tmpdir(), "facet-s3-"));
   let port: number;
+  let pid: number | undefined;
   let stop: () => Promise<void>;
   if (options.separateProcess) {
     port = await freePort();
     const bin = fileURLToPath(new URL("../../node_modules/s3rver/bin/s3rver.js", import.meta.url));
     const child = spawn(process.execPath, [bin, "-d", directory, "-a", "127.0.0.1", "-p", String(port), "--silent"], { stdio: "ignore" });
+    pid = child.pid;
     stop = async () => {
       child.kill("SIGTERM");
       await new Promise((r) => child.once("exit", r));
@@ -61,6 +65,7 @@ export async function startS3(options: { separateProcess?: boolean } = {}): Prom
     endpoint,
     client,
     settings,
+    pid,
     async createBucket(name) {
       await client.send(new CreateBucketCommand({ Bucket: name }));
     },

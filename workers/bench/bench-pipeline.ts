@@ -9,21 +9,33 @@
  * 4. Redis memory during a 100,000-product run with the model replaced by a no-op, sampled
  *    as the run progresses: it must stay flat (the backlog is bounded).
  *
+ * Also: CPU per product of every process on the machine (worker, S3 server, Postgres, Redis:
+ * they share its cores), stalled jobs and event-loop delay under full load (the worker runs
+ * with a 2 s lock, renewed every second, so a blocked event loop would show as stalls), and
+ * with `--sweep`, end to end for other inference-thread and sharp settings.
+ *
  * Needs PostgreSQL (TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/test) and
  * redis-server on PATH (a private one is started). Everything it creates is removed.
  *
- *   npm run bench:pipeline -- [--products 300] [--repeats 3] [--noop-products 100000]
+ *   npm run bench:pipeline -- [--products 300] [--repeats 3] [--noop-products 100000] [--sweep]
  */
 import { parseArgs } from "node:util";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { Worker } from "bullmq";
+import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { QueueEvents, Worker } from "bullmq";
+import sharp from "sharp";
 import { Redis } from "ioredis";
 import pino from "pino";
 import { DEMO_MODEL_DIR } from "../../cli/commands/describe.js";
 import { loadBundle } from "../../models/runtime/bundle.js";
 import { createDescriber, DEFAULT_BATCH_SIZE } from "../../models/runtime/describer.js";
+import { inProcessEngine, startThreadedEngine } from "../../models/runtime/inference-engine.js";
+import { DEFAULT_SESSION_SETTINGS } from "../../models/runtime/session-settings.js";
+import { configSchema } from "../../shared/config/config.js";
 import { createDemoCatalogue } from "../../producers/demo/demo-catalogue-schema.js";
 import { seedDemoCatalogue } from "../../producers/demo/seed-demo-catalogue.js";
 import { RunFeeder } from "../../producers/run-feeder.js";
@@ -41,14 +53,35 @@ const { values } = parseArgs({
     products: { type: "string", default: "300" },
     repeats: { type: "string", default: "3" },
     "noop-products": { type: "string", default: "100000" },
+    sweep: { type: "boolean", default: false },
   },
 });
 const PRODUCTS = Number(values.products);
 const REPEATS = Number(values.repeats);
 const NOOP_PRODUCTS = Number(values["noop-products"]);
 const BATCH = DEFAULT_BATCH_SIZE;
+// The worker's defaults, as `facet worker` would run with an empty environment.
+const defaults = configSchema.parse({});
+const DEFAULT_SETTINGS = { threads: defaults.INFERENCE_THREADS, sharpConcurrency: defaults.SHARP_CONCURRENCY };
 const logger = pino({ level: "silent" });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+/** CPU seconds (user + system) a process has used so far; 0 once it is gone. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+const postgresPids = () => {
+  try {
+    return execFileSync("pgrep", ["-x", "postgres"]).toString().trim().split("\n").map(Number);
+  } catch {
+    return [];
+  }
+};
 
 const [t, s3, redis] = await Promise.all([createTestDb(), startS3({ separateProcess: true }), startPrivateRedis()]);
 const tmp = await mkdtemp(path.join(os.tmpdir(), "facet-bench-"));
@@ -63,6 +96,7 @@ try {
   console.log(`${PRODUCTS} products, ${seeded.photos} photos in an S3-compatible server · ${os.availableParallelism()} cores · batch ${BATCH} · median of ${REPEATS}`);
 
   // 1. The limit: same photos, in memory, same model and batch size.
+  sharp.concurrency(DEFAULT_SETTINGS.sharpConcurrency);
   const rows = await t.db.from(ledger.catalogue).orderBy("product_id").select("product_id", "photo_keys");
   const products = await Promise.all(rows.map(async (r) => ({ id: r.product_id as string, photos: await Promise.all((r.photo_keys as string[]).map((k) => images.get(k))) })));
   const describer = createDescriber(bundle, { batchSize: BATCH });
@@ -74,26 +108,84 @@ try {
     limit.push(PRODUCTS / ((performance.now() - started) / 1000));
   }
 
-  // 2. End to end through the real pipeline.
+  // 2. End to end through the real pipeline, for the default settings (and others with --sweep).
   const queue = createDescribeQueue(connection, "bench");
   const feeder = new RunFeeder({ ledger, queue, logger, intervalMs: 50 });
-  const models = { acquire: async () => ({ bundle, release() {} }) };
-  const processor = createDescribeProcessor({
-    ledger, images, models, logger,
-    apply: { applyFunction: `${t.catalogueSchema}.apply_description`, reviewThreshold: 0.6 },
-    batchSize: BATCH, batchMaxWaitMs: 200, fetchTimeoutMs: 10_000, maxInputPixels: 50_000_000, attempts: DESCRIBE_ATTEMPTS,
-  });
-  const worker = startDescribeWorker({ connection, prefix: "bench", concurrency: 3 * BATCH, ...processor, logger, shutdownDeadlineMs: 10_000 });
   feeder.start();
-  const endToEnd: number[] = [];
-  for (let i = 0; i < REPEATS; i++) {
-    const started = performance.now();
-    const run = await createRun(ledger, { modelVersion: "1.0.0", selection: { kind: "all" }, mode: "shadow" });
-    while ((await getRun(ledger, run.id)).state !== "completed") await new Promise((r) => setTimeout(r, 20));
-    endToEnd.push(PRODUCTS / ((performance.now() - started) / 1000));
+  const events = new QueueEvents(DESCRIBE_QUEUE, { connection, prefix: "bench" });
+  await events.waitUntilReady();
+  let stalled = 0;
+  events.on("stalled", () => stalled++);
+
+  interface EndToEnd {
+    threads: number;
+    sharpConcurrency: number;
+    rate: number;
+    /** CPU ms per product, by process. */
+    cpu: { worker: number; s3: number; postgres: number; redis: number };
+    stalled: number;
+    loopDelayP99Ms: number;
+    loopDelayMaxMs: number;
+  }
+  async function endToEnd(settings: { threads: number; sharpConcurrency: number }): Promise<EndToEnd> {
+    sharp.concurrency(settings.sharpConcurrency);
+    const engine = settings.threads > 0 ? await startThreadedEngine(DEMO_MODEL_DIR, DEFAULT_SESSION_SETTINGS, settings.threads, { batchSize: BATCH }) : inProcessEngine(bundle, { batchSize: BATCH });
+    const models = { acquire: async () => ({ bundle, engine, release() {} }) };
+    const processor = createDescribeProcessor({
+      ledger, images, models, logger,
+      apply: { applyFunction: `${t.catalogueSchema}.apply_description`, reviewThreshold: 0.6 },
+      batchSize: BATCH, batchMaxWaitMs: 200, fetchTimeoutMs: 10_000, maxInputPixels: 50_000_000, attempts: DESCRIBE_ATTEMPTS,
+    });
+    // A 2 s lock renewed every second, checked every second: an event loop blocked for
+    // about a second would let locks lapse and jobs stall.
+    const worker = startDescribeWorker({ connection, prefix: "bench", concurrency: 3 * BATCH, ...processor, logger, shutdownDeadlineMs: 10_000, lockDurationMs: 2000, stalledIntervalMs: 1000 });
+    const rates: number[] = [];
+    const cpu: Array<EndToEnd["cpu"]> = [];
+    const loop = monitorEventLoopDelay({ resolution: 5 });
+    const stalledBefore = stalled;
+    for (let i = 0; i < REPEATS; i++) {
+      const pg = postgresPids();
+      const before = { self: process.cpuUsage(), s3: cpuSeconds(s3.pid as number), redis: cpuSeconds(redis.pid), pg: pg.reduce((sum, pid) => sum + cpuSeconds(pid), 0) };
+      if (i === 0) loop.enable();
+      const started = performance.now();
+      const run = await createRun(ledger, { modelVersion: "1.0.0", selection: { kind: "all" }, mode: "shadow" });
+      while ((await getRun(ledger, run.id)).state !== "completed") await new Promise((r) => setTimeout(r, 20));
+      rates.push(PRODUCTS / ((performance.now() - started) / 1000));
+      const self = process.cpuUsage(before.self);
+      const perProduct = (seconds: number) => (seconds * 1000) / PRODUCTS;
+      cpu.push({
+        worker: perProduct((self.user + self.system) / 1e6),
+        s3: perProduct(cpuSeconds(s3.pid as number) - before.s3),
+        redis: perProduct(cpuSeconds(redis.pid) - before.redis),
+        postgres: perProduct(pg.reduce((sum, pid) => sum + cpuSeconds(pid), 0) - before.pg),
+      });
+    }
+    loop.disable();
+    await worker.stop();
+    await engine.close();
+    const pick = (k: keyof EndToEnd["cpu"]) => median(cpu.map((c) => c[k]));
+    return {
+      ...settings,
+      rate: median(rates),
+      cpu: { worker: pick("worker"), s3: pick("s3"), postgres: pick("postgres"), redis: pick("redis") },
+      stalled: stalled - stalledBefore,
+      loopDelayP99Ms: loop.percentile(99) / 1e6,
+      loopDelayMaxMs: loop.max / 1e6,
+    };
+  }
+  const measured: EndToEnd[] = [await endToEnd(DEFAULT_SETTINGS)];
+  if (values.sweep) {
+    for (const threads of [0, 1, 2]) {
+      for (const sharpConcurrency of [1, 2]) {
+        if (threads === DEFAULT_SETTINGS.threads && sharpConcurrency === DEFAULT_SETTINGS.sharpConcurrency) continue;
+        measured.push(await endToEnd({ threads, sharpConcurrency }));
+      }
+    }
+    sharp.concurrency(DEFAULT_SETTINGS.sharpConcurrency);
   }
   await feeder.stop();
-  await worker.stop();
+  await events.close();
+  await queue.close();
 
   // 4. Redis memory over a 100,000-product run, model replaced by a no-op.
   await t.db.raw(
@@ -127,26 +219,38 @@ try {
   await noopFeeder.stop();
   await noop.close();
   await noopQueue.close();
-  await queue.close();
   probe.disconnect();
 
   const mb = (b: number) => (b / 1048576).toFixed(2);
   const at = (share: number) => samples.reduce((best, s) => (Math.abs(s.finished - share * NOOP_PRODUCTS) < Math.abs(best.finished - share * NOOP_PRODUCTS) ? s : best));
   const peak = Math.max(...samples.map((s) => s.bytes));
-  const [limitRate, e2eRate] = [median(limit), median(endToEnd)];
+  const main = measured[0] as EndToEnd;
+  const [limitRate, e2eRate] = [median(limit), main.rate];
+  const label = (m: EndToEnd) => `inference threads ${m.threads}${m.threads === 0 ? " (main thread)" : ""}, sharp concurrency ${m.sharpConcurrency}`;
   console.log("\n| measure | value |");
   console.log("|---|---:|");
   console.log(`| tight in-process loop (the limit), products/s | ${limitRate.toFixed(1)} |`);
   console.log(`| end to end (Postgres → BullMQ → worker ← S3 → Postgres), products/s | ${e2eRate.toFixed(1)} |`);
   console.log(`| ratio end to end / limit (target ≥ 0.9) | ${(e2eRate / limitRate).toFixed(2)} |`);
+  console.log(`| worker settings | ${label(main)} |`);
+  console.log(`| CPU ms per product: worker process (incl. the feeder) / S3 server / Postgres / Redis | ${main.cpu.worker.toFixed(1)} / ${main.cpu.s3.toFixed(1)} / ${main.cpu.postgres.toFixed(1)} / ${main.cpu.redis.toFixed(2)} |`);
+  console.log(`| stalled jobs under full load (2 s lock, 1 s stall check) | ${main.stalled} |`);
+  console.log(`| worker event-loop delay p99 / max, ms | ${main.loopDelayP99Ms.toFixed(1)} / ${main.loopDelayMaxMs.toFixed(1)} |`);
   console.log(`| no-op run: products, seconds, products/s | ${NOOP_PRODUCTS}, ${noopSeconds.toFixed(1)}, ${(NOOP_PRODUCTS / noopSeconds).toFixed(0)} |`);
   console.log(`| Redis used memory before the no-op run, MB | ${mb(baseline)} |`);
   for (const share of [0.1, 0.25, 0.5, 0.75, 0.9]) console.log(`| Redis used memory at ${share * 100}% of the no-op run, MB | ${mb(at(share).bytes)} |`);
   console.log(`| Redis peak used memory during the no-op run, MB | ${mb(peak)} |`);
-  console.log(`\nend to end / limit: ${(e2eRate / limitRate).toFixed(2)} (target ≥ 0.9): ${e2eRate / limitRate >= 0.9 ? "PASS" : "FAIL"}`);
-  process.exitCode = e2eRate / limitRate >= 0.9 ? 0 : 1;
+  if (measured.length > 1) {
+    console.log("\n| inference threads | sharp concurrency | end to end, products/s | ratio to the limit | worker CPU ms/product | stalled | event-loop delay max, ms |");
+    console.log("|---:|---:|---:|---:|---:|---:|---:|");
+    for (const m of measured) {
+      console.log(`| ${m.threads}${m === main ? " (default)" : ""} | ${m.sharpConcurrency} | ${m.rate.toFixed(1)} | ${(m.rate / limitRate).toFixed(2)} | ${m.cpu.worker.toFixed(1)} | ${m.stalled} | ${m.loopDelayMaxMs.toFixed(0)} |`);
+    }
+  }
+  const pass = e2eRate / limitRate >= 0.9 && main.stalled === 0;
+  console.log(`\nend to end / limit: ${(e2eRate / limitRate).toFixed(2)} (target ≥ 0.9), stalled jobs ${main.stalled}: ${pass ? "PASS" : "FAIL"}`);
+  process.exitCode = pass ? 0 : 1;
 } finally {
   await bundle.close();
   await Promise.all([t.drop(), s3.close(), redis.stop(), rm(tmp, { recursive: true, force: true })]);
 }
-

@@ -59,7 +59,7 @@ describe("model cache", () => {
     expect(new Set(leases.map((l) => l.bundle)).size).toBe(1);
     expect(loads).toHaveLength(1);
     expect(calls.get).toBe(1); // one manifest download
-    expect(cache.loaded()).toEqual([{ version: "1.1.0", fetchMs: expect.any(Number), loadMs: expect.any(Number), downloaded: true, inUse: 3 }]);
+    expect(cache.loaded()).toEqual([{ version: "1.1.0", fetchMs: expect.any(Number), loadMs: expect.any(Number), downloaded: true, inUse: 3, inferenceThreads: 1 }]);
     expect(cache.loaded()[0]?.loadMs).toBeGreaterThan(0);
 
     const [outcome] = await createDescriber((leases[0] as ModelLease).bundle).describe([{ id: "p1", photos: [photo] }]);

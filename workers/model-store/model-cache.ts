@@ -1,4 +1,5 @@
 import { loadBundle, type ModelBundle } from "../../models/runtime/bundle.js";
+import { inProcessEngine, startThreadedEngine, type EngineOptions, type InferenceEngine } from "../../models/runtime/inference-engine.js";
 import type { SessionSettings } from "../../models/runtime/session-settings.js";
 import { BundleError } from "../../shared/errors/index.js";
 import type { Logger } from "../../shared/logging/logger.js";
@@ -26,6 +27,15 @@ export interface ModelCacheOptions {
    * picked up within a minute. Runs should pin a concrete version anyway.
    */
   latestTtlMs?: number;
+  /**
+   * Inference threads per loaded version (INFERENCE_THREADS), each with its own sessions, so
+   * that model calls never block the event loop. 0 runs inference on the calling thread
+   * (the CLI's `describe`, tests). With threads, the main thread's copy of the bundle, used
+   * to validate it and for preprocessing settings, is opened on the CPU provider.
+   */
+  inferenceThreads?: number;
+  /** Batch size and cache use of the engines. */
+  engine?: EngineOptions;
   logger?: Logger;
   /** Called once per completed load (for the load-time metric). */
   onLoad?: (load: ModelLoad) => void;
@@ -39,7 +49,7 @@ export interface ModelLoad {
   version: string;
   /** Getting the bundle folder ready: download and hash check, or finding the local copy. ms. */
   fetchMs: number;
-  /** `loadBundle`: reading, validating, opening the sessions and warming up. ms. */
+  /** `loadBundle` (reading, validating, opening the sessions, warming up) and starting the inference threads, ms. */
   loadMs: number;
   /** False when the local copy from an earlier fetch was used. */
   downloaded: boolean;
@@ -48,6 +58,8 @@ export interface ModelLoad {
 export interface LoadedModel extends ModelLoad {
   /** Leases held now. */
   inUse: number;
+  /** Threads of its inference engine (1 when it infers on the calling thread). */
+  inferenceThreads: number;
 }
 
 /** A loaded bundle held for use; it is not closed until `release()` (call it exactly once; more calls do nothing). */
@@ -55,6 +67,8 @@ export interface ModelLease {
   /** The concrete version (what `latest` resolved to). */
   readonly version: string;
   readonly bundle: ModelBundle;
+  /** Runs batches through this version (threads or in process; see `inferenceThreads`). */
+  readonly engine: InferenceEngine;
   release(): void;
 }
 
@@ -82,6 +96,7 @@ interface Entry {
   version: string;
   loading: Promise<ModelBundle>;
   bundle: ModelBundle | undefined;
+  engine: InferenceEngine | undefined;
   load: ModelLoad | undefined;
   refs: number;
   /** Tick of the last acquire or release: the least recent idle entry is closed first. */
@@ -115,13 +130,18 @@ export function createModelCache(options: ModelCacheOptions): ModelCache {
     return latest.version;
   }
 
-  async function fetchAndLoad(version: string): Promise<{ bundle: ModelBundle; load: ModelLoad }> {
+  const threads = options.inferenceThreads ?? 0;
+  if (!Number.isInteger(threads) || threads < 0) throw new RangeError(`inferenceThreads must be an integer >= 0, got ${threads}`);
+  // With threads, the main thread's sessions only validate the bundle: keep them off the GPU.
+  const mainSettings: SessionSettings = threads > 0 ? { ...settings, executionProvider: "cpu" } : settings;
+
+  async function fetchAndLoad(version: string): Promise<{ bundle: ModelBundle; engine: InferenceEngine; load: ModelLoad }> {
     const started = performance.now();
     let local = await fetchBundle(source, version, cacheDir);
     let fetchMs = performance.now() - started;
     let bundle: ModelBundle;
     try {
-      bundle = await loadBundle(local.dir, settings);
+      bundle = await loadBundle(local.dir, mainSettings);
     } catch (error) {
       // A copy we did not just download and check may have been damaged on disk since
       // (or written before a power cut): fetch it once more before giving up.
@@ -131,25 +151,34 @@ export function createModelCache(options: ModelCacheOptions): ModelCache {
       await discardLocalBundle(cacheDir, version);
       local = await fetchBundle(source, version, cacheDir);
       fetchMs += performance.now() - again;
-      bundle = await loadBundle(local.dir, settings);
+      bundle = await loadBundle(local.dir, mainSettings);
+    }
+    let engine: InferenceEngine;
+    try {
+      engine = threads > 0 ? await startThreadedEngine(local.dir, settings, threads, options.engine) : inProcessEngine(bundle, options.engine);
+    } catch (error) {
+      await bundle.close();
+      throw error;
     }
     if (bundle.manifest.version !== version) {
       logger?.warn({ modelVersion: version, manifestVersion: bundle.manifest.version }, "model store folder and manifest disagree on the version");
     }
-    return { bundle, load: { version, fetchMs, loadMs: bundle.loadMs, downloaded: local.downloaded } };
+    return { bundle, engine, load: { version, fetchMs, loadMs: performance.now() - started - fetchMs, downloaded: local.downloaded } };
   }
 
   function startLoad(version: string): Entry {
     const entry: Entry = {
       version,
-      loading: fetchAndLoad(version).then(({ bundle, load }) => {
+      loading: fetchAndLoad(version).then(({ bundle, engine, load }) => {
         entry.bundle = bundle;
+        entry.engine = engine;
         entry.load = load;
         logger?.info({ modelVersion: version, fetchMs: load.fetchMs, loadMs: load.loadMs, downloaded: load.downloaded }, "model loaded");
         onLoad?.(load);
         return bundle;
       }),
       bundle: undefined,
+      engine: undefined,
       load: undefined,
       refs: 0,
       lastUsed: ++tick,
@@ -178,10 +207,10 @@ export function createModelCache(options: ModelCacheOptions): ModelCache {
   }
 
   function closeBundle(entry: Entry): void {
-    const bundle = entry.bundle;
+    const { bundle, engine } = entry;
     if (!bundle) return;
-    const done = bundle
-      .close()
+    const done = Promise.all([engine?.close(), bundle.close()])
+      .then(() => undefined)
       .catch((error: unknown) => logger?.warn({ modelVersion: entry.version, err: String(error) }, "closing a model bundle failed"))
       .finally(() => closing.delete(done));
     closing.add(done);
@@ -212,6 +241,7 @@ export function createModelCache(options: ModelCacheOptions): ModelCache {
     return {
       version,
       bundle,
+      engine: held.engine as InferenceEngine,
       release() {
         if (released) return;
         released = true;
@@ -235,7 +265,7 @@ export function createModelCache(options: ModelCacheOptions): ModelCache {
     loaded() {
       return [...entries.values()]
         .filter((e): e is Entry & { load: ModelLoad } => e.bundle !== undefined && e.load !== undefined)
-        .map((e) => ({ ...e.load, inUse: e.refs }))
+        .map((e) => ({ ...e.load, inUse: e.refs, inferenceThreads: e.engine?.parallelism ?? 0 }))
         .sort((a, b) => compareVersions(a.version, b.version));
     },
     async close() {
