@@ -1,9 +1,12 @@
+import { dependencyOfSnapshotError, producerSnapshot } from "../../producers/producer-metrics.js";
 import { RunFeeder } from "../../producers/run-feeder.js";
+import { createProducerMetrics } from "../../shared/metrics/metrics.js";
 import { startScheduleWorker } from "../../producers/schedules/schedule-worker.js";
 import { onShutdown } from "../../shared/process/shutdown.js";
 import { redisConnection } from "../../shared/queue/describe-queue.js";
 import { openModelSource } from "../../workers/model-store/model-source.js";
 import { resolveVersion } from "../../workers/model-store/model-store.js";
+import { serveObservability } from "../observability.js";
 import { Services } from "../services.js";
 import { parseFlags } from "../usage-error.js";
 
@@ -19,7 +22,13 @@ export async function producerCommand(args: string[]): Promise<number> {
   const services = new Services("producer");
   // Read only to resolve a schedule's `latest` to the version its run pins, at fire time.
   const models = openModelSource(services.config.MODEL_STORE, services.s3);
+  const metrics = createProducerMetrics(producerSnapshot(services.ledger, services.queue), (error) => {
+    metrics.dependencyErrors.inc({ dependency: dependencyOfSnapshotError(error) });
+    services.logger.warn({ err: error, stage: "metrics" }, "reading queue and run state for /metrics failed");
+  });
+  let observability: { close(): Promise<void> } | undefined;
   try {
+    observability = await serveObservability(services, metrics.registry);
     const feeder = new RunFeeder({ ledger: services.ledger, queue: services.queue, logger: services.logger, backlogPerRun: services.config.BACKLOG_PER_RUN });
     const schedules = startScheduleWorker({
       connection: redisConnection(services.config.REDIS_URL),
@@ -33,10 +42,11 @@ export async function producerCommand(args: string[]): Promise<number> {
     services.logger.info({ backlogPerRun: services.config.BACKLOG_PER_RUN }, "producer started");
     const signal = await onShutdown(async () => {
       await Promise.all([feeder.stop(), schedules.stop()]);
-    });
+    }, { hardDeadlineMs: services.config.SHUTDOWN_DEADLINE_MS + 5000 });
     services.logger.info({ signal }, "producer stopped");
     return 0;
   } finally {
+    await observability?.close();
     models.close();
     await services.close();
   }

@@ -1,10 +1,14 @@
+import sharp from "sharp";
+import { createWorkerMetrics } from "../../shared/metrics/metrics.js";
 import { onShutdown } from "../../shared/process/shutdown.js";
 import { DESCRIBE_ATTEMPTS, redisConnection } from "../../shared/queue/describe-queue.js";
 import { openObjectStore } from "../../shared/storage/object-store.js";
 import { createDescribeProcessor } from "../../workers/describe-processor.js";
 import { startDescribeWorker } from "../../workers/describe-worker.js";
-import { createModelCache } from "../../workers/model-store/model-cache.js";
+import type { Logger } from "../../shared/logging/logger.js";
+import { createModelCache, type ModelCache } from "../../workers/model-store/model-cache.js";
 import { openModelSource } from "../../workers/model-store/model-source.js";
+import { serveObservability } from "../observability.js";
 import { Services } from "../services.js";
 import { parseFlags } from "../usage-error.js";
 
@@ -16,14 +20,28 @@ export async function workerCommand(args: string[]): Promise<number> {
   parseFlags("worker", args, {});
   const services = new Services("worker");
   const c = services.config;
+  sharp.concurrency(c.SHARP_CONCURRENCY);
   const source = openModelSource(c.MODEL_STORE, services.s3);
+  const metrics = createWorkerMetrics({ loadedModels: () => models.loaded() });
   const models = createModelCache({
     source,
     cacheDir: c.MODEL_CACHE_DIR,
     settings: { executionProvider: c.EXECUTION_PROVIDER, intraOpThreads: c.ORT_INTRA_OP_THREADS },
+    inferenceThreads: c.INFERENCE_THREADS,
+    engine: { batchSize: c.BATCH_SIZE },
     logger: services.logger,
+    onLoad: (load) => metrics.modelLoad.observe((load.fetchMs + load.loadMs) / 1000),
   });
+  const preload = preloadModel(models, c.WORKER_PRELOAD_MODEL, services.logger);
+  let observability: { close(): Promise<void> } | undefined;
   try {
+    observability = await serveObservability(services, metrics.registry, {
+      model: async () => {
+        const loaded = models.loaded();
+        if (loaded.length === 0) throw new Error(`no model loaded yet (${preload.status()})`);
+        return `loaded ${loaded.map((m) => m.version).join(", ")}`;
+      },
+    });
     const processor = createDescribeProcessor({
       ledger: services.ledger,
       images: openObjectStore(c.IMAGE_STORE, services.s3),
@@ -31,11 +49,11 @@ export async function workerCommand(args: string[]): Promise<number> {
       logger: services.logger,
       apply: { applyFunction: c.CATALOGUE_APPLY_FUNCTION, reviewThreshold: c.REVIEW_THRESHOLD, reviewAttributes: c.REVIEW_ATTRIBUTES },
       batchSize: c.BATCH_SIZE,
-      inferenceConcurrency: c.INFERENCE_CONCURRENCY,
       batchMaxWaitMs: c.BATCH_MAX_WAIT_MS,
       fetchTimeoutMs: c.FETCH_TIMEOUT_MS,
       maxInputPixels: c.MAX_INPUT_PIXELS,
       attempts: DESCRIBE_ATTEMPTS,
+      metrics,
     });
     const worker = startDescribeWorker({
       connection: redisConnection(c.REDIS_URL),
@@ -47,13 +65,50 @@ export async function workerCommand(args: string[]): Promise<number> {
       lockDurationMs: c.WORKER_LOCK_DURATION_MS,
       stalledIntervalMs: c.WORKER_STALLED_INTERVAL_MS,
     });
-    services.logger.info({ concurrency: c.WORKER_CONCURRENCY, batchSize: c.BATCH_SIZE, provider: c.EXECUTION_PROVIDER }, "worker started");
-    const signal = await onShutdown(() => worker.stop());
+    // BullMQ's worker reports its Redis connection's errors here.
+    worker.worker.on("error", () => metrics.dependencyErrors.inc({ dependency: "redis" }));
+    services.logger.info({ concurrency: c.WORKER_CONCURRENCY, inferenceThreads: c.INFERENCE_THREADS, batchSize: c.BATCH_SIZE, provider: c.EXECUTION_PROVIDER }, "worker started");
+    const signal = await onShutdown(() => worker.stop(), { hardDeadlineMs: c.SHUTDOWN_DEADLINE_MS + 5000 });
     services.logger.info({ signal }, "worker stopped");
     return 0;
   } finally {
+    preload.stop();
+    await observability?.close();
     await models.close();
     source.close();
     await services.close();
   }
+}
+
+/**
+ * Load `version` (WORKER_PRELOAD_MODEL, default `latest`) as the worker starts, so it is warm
+ * before the first job and /readyz can say a model is loaded; retried every 30 s until it
+ * works (an empty model store, a store not reachable yet). Empty: nothing is preloaded.
+ */
+function preloadModel(models: ModelCache, version: string, logger: Logger) {
+  let state = version ? `loading ${version}` : "preloading disabled; waiting for the first job";
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const attempt = () => {
+    if (!version || stopped) return;
+    models.acquire(version).then(
+      (lease) => {
+        lease.release();
+        state = `preloaded ${lease.version}`;
+      },
+      (error: unknown) => {
+        state = `preloading ${version} failed: ${error instanceof Error ? error.message : String(error)}; retrying in 30 s`;
+        logger.warn({ modelVersion: version, err: error, stage: "model_load" }, "preloading the model failed; retrying in 30 s");
+        if (!stopped) timer = setTimeout(attempt, 30_000).unref();
+      },
+    );
+  };
+  attempt();
+  return {
+    status: () => state,
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }
