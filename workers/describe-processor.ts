@@ -1,13 +1,13 @@
 import { createHash } from "node:crypto";
 import type { Job } from "bullmq";
-import { FacetError, PermanentError, TransientError } from "../shared/errors/index.js";
+import { FacetError, TransientError } from "../shared/errors/index.js";
 import type { Logger } from "../shared/logging/logger.js";
 import { describeJobSchema, type DescribeJob } from "../shared/queue/describe-queue.js";
 import { getRun, type LedgerContext } from "../shared/ledger/run-ledger.js";
 import type { Run } from "../shared/ledger/run.js";
 import type { ObjectStore } from "../shared/storage/object-store.js";
 import type { ModelBundle } from "../models/runtime/bundle.js";
-import { createDescriber, type PreparedProduct } from "../models/runtime/describer.js";
+import { createDescriber, type Describer, type PreparedProduct } from "../models/runtime/describer.js";
 import type { InferenceEngine } from "../models/runtime/inference-engine.js";
 import type { Stage, WorkerMetrics } from "../shared/metrics/metrics.js";
 import { MicroBatcher } from "./micro-batcher.js";
@@ -134,6 +134,21 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
     return batcher;
   }
 
+  /** Count `error` against its dependency, if it came from one; returns that dependency. */
+  function countDependencyError(error: unknown): ReturnType<typeof dependencyOf> {
+    const dependency = dependencyOf(error);
+    if (dependency) deps.metrics?.dependencyErrors.inc({ dependency });
+    return dependency;
+  }
+
+  /** The preprocessing half of a describer, one per loaded bundle (not one per job). */
+  const preprocessors = new WeakMap<ModelBundle, Describer>();
+  function preprocessorFor(bundle: ModelBundle): Describer {
+    let describer = preprocessors.get(bundle);
+    if (!describer) preprocessors.set(bundle, (describer = createDescriber(bundle, { maxInputPixels: deps.maxInputPixels })));
+    return describer;
+  }
+
   /** Time `fn` as one observation of `stage`. */
   async function timed<T>(stage: Stage, fn: () => Promise<T>): Promise<T> {
     const started = performance.now();
@@ -171,8 +186,7 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
       return await handle();
     } catch (error) {
       // Thrown: BullMQ retries the job with backoff (transient errors, including Postgres's).
-      const dependency = dependencyOf(error);
-      if (dependency) deps.metrics?.dependencyErrors.inc({ dependency });
+      const dependency = countDependencyError(error);
       const cause = error instanceof FacetError ? error.code : dependency ? `${dependency}_error` : "unexpected";
       deps.metrics?.retries.inc({ cause });
       log.warn({ stage, err: error, attempt: job.attemptsMade + 1, cause }, "transient error; BullMQ retries");
@@ -219,26 +233,22 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
         for (const p of photos) hash.update(String(p.byteLength)).update(":").update(p);
         stage = "preprocess";
         const prepared = await timed("preprocess", () =>
-          withModel(run.model_version, ({ bundle }) => createDescriber(bundle, { maxInputPixels: deps.maxInputPixels }).preprocess({ id: data.productId, photos })),
+          withModel(run.model_version, ({ bundle }) => preprocessorFor(bundle).preprocess({ id: data.productId, photos })),
         );
         stage = "batch";
         const outcome = await (await batcherFor(run.model_version)).submit({ run, product: prepared, inputHash: hash.digest("hex") });
         log.debug({ stage: "outcome" }, `product ${outcome.kind}`);
         return outcome.kind;
       } catch (error) {
-        if (error instanceof PermanentError || (error instanceof FacetError && !error.retryable)) {
-          if (dependencyOf(error)) deps.metrics?.dependencyErrors.inc({ dependency: dependencyOf(error) as "s3" });
-          const reason = (error as FacetError).code === "object_missing" ? "photo_missing" : (error as FacetError).code;
-          return finish({ kind: "failed", runId: run.id, productId: data.productId, reason, detail: error.message }, log);
+        const permanent = error instanceof FacetError && !error.retryable;
+        if (!permanent && job.attemptsMade + 1 < deps.attempts) {
+          throw error instanceof TransientError || dependencyOf(error) === "postgres" ? error : new TransientError("transient", (error as Error).message, { cause: error });
         }
-        const lastAttempt = job.attemptsMade + 1 >= deps.attempts;
-        if (lastAttempt) {
-          const dependency = dependencyOf(error);
-          if (dependency) deps.metrics?.dependencyErrors.inc({ dependency });
-          const reason = error instanceof FacetError ? `${error.code}_exhausted` : "transient_exhausted";
-          return finish({ kind: "failed", runId: run.id, productId: data.productId, reason, detail: (error as Error).message }, log);
-        }
-        throw error instanceof TransientError || dependencyOf(error) === "postgres" ? error : new TransientError("transient", (error as Error).message, { cause: error });
+        // The item ends here (a thrown error is counted by processJob's catch instead).
+        countDependencyError(error);
+        const code = error instanceof FacetError ? error.code : undefined;
+        const reason = permanent ? (code === "object_missing" ? "photo_missing" : (code as string)) : code ? `${code}_exhausted` : "transient_exhausted";
+        return finish({ kind: "failed", runId: run.id, productId: data.productId, reason, detail: (error as Error).message }, log);
       }
     }
   }
