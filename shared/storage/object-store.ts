@@ -50,12 +50,10 @@ export function openWritableObjectStore(url: string, s3: S3Settings): WritableOb
       ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
       // Our own backoff (with jitter, and counted in metrics) handles retries.
       maxAttempts: 1,
-      // A worker sends two GETs per product: the SDK's per-request work is part of the
-      // pipeline's overhead (see `npm run bench:pipeline`). Resolve the middleware stack once
-      // per command type instead of on every send...
-      cacheMiddleware: true,
-      // ...and checksum only where S3 requires it. A photo travels over TLS, and a damaged one
-      // fails to decode (photo_corrupt); the default would compute a CRC of every photo.
+      // Checksum only where S3 requires it: a worker reads two photos per product, each travels
+      // over TLS, and a damaged one fails to decode (photo_corrupt); the default would ask S3
+      // for a checksum and compute one over every photo. (`cacheMiddleware` would not help: the
+      // SDK skips its cache for a send with options, and every photo GET carries its timeout.)
       requestChecksumCalculation: "WHEN_REQUIRED",
       responseChecksumValidation: "WHEN_REQUIRED",
     });
