@@ -10,6 +10,7 @@ import type { ModelBundle } from "../models/runtime/bundle.js";
 import { createDescriber, type Describer, type PreparedProduct } from "../models/runtime/describer.js";
 import type { InferenceEngine } from "../models/runtime/inference-engine.js";
 import type { Stage, WorkerMetrics } from "../shared/metrics/metrics.js";
+import { createItemLookup } from "./item-lookup.js";
 import { MicroBatcher } from "./micro-batcher.js";
 import { writeOutcomes, type ApplySettings, type ItemOutcome } from "./result-writer.js";
 
@@ -68,6 +69,7 @@ export function dependencyOf(error: unknown): "postgres" | "s3" | undefined {
  */
 export function createDescribeProcessor(deps: DescribeProcessorDeps) {
   const runCache = new Map<string, { run: Run; at: number }>();
+  const items = createItemLookup(deps.ledger);
   const batchers = new Map<string, MicroBatcher<BatchItem, ItemOutcome>>();
 
   async function currentRun(runId: string): Promise<Run> {
@@ -212,18 +214,11 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
         return "run_paused";
       }
       if (run.state === "cancelled") return finish({ kind: "skipped", runId: run.id, productId: data.productId, reason: "run_cancelled" }, log);
-      // The item's state and the product's photos in one round trip (a per-job query is part of
-      // the pipeline's overhead per product; see `npm run bench:pipeline`).
-      const { rows } = await deps.ledger.db.raw<{ rows: Array<{ state: string; present: boolean; photo_keys: string[] | null }> }>(
-        `select ri.state, c.product_id is not null as present, c.photo_keys
-           from ??.run_items ri left join ?? c on c.product_id = ri.product_id
-          where ri.run_id = ? and ri.product_id = ?`,
-        [deps.ledger.schema, deps.ledger.catalogue, run.id, data.productId],
-      );
-      const item = rows[0];
+      // The item's state and the product's photos, read with other jobs' in one query.
+      const item = await items.load(run.id, data.productId);
       if (!item || item.state !== "pending") return "already_finished";
       if (!item.present) return finish({ kind: "skipped", runId: run.id, productId: data.productId, reason: "product_gone" }, log);
-      const keys: string[] = item.photo_keys ?? [];
+      const keys = item.photoKeys;
       if (keys.length === 0) return finish({ kind: "failed", runId: run.id, productId: data.productId, reason: "photo_none" }, log);
 
       try {

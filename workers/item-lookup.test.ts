@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDemoCatalogue } from "../producers/demo/demo-catalogue-schema.js";
+import { createRun, getRun, snapshotChunk, type LedgerContext } from "../shared/ledger/run-ledger.js";
+import { createTestDb, type TestDb } from "../test/helpers/postgres.js";
+import { createItemLookup } from "./item-lookup.js";
+
+let t: TestDb;
+let ctx: LedgerContext;
+let runId: string;
+
+beforeAll(async () => {
+  t = await createTestDb();
+  await createDemoCatalogue(t.db, t.catalogueSchema);
+  await t.db.withSchema(t.catalogueSchema).table("products").insert([
+    { id: "a", title: "x", category: "ring", photo_keys: ["a/1.jpg", "a/2.jpg"] },
+    { id: "b", title: "x", category: "ring", photo_keys: ["b/1.jpg"] },
+    { id: "c", title: "x", category: "ring", photo_keys: [] },
+  ]);
+  ctx = { db: t.db, schema: t.schema, catalogue: `${t.catalogueSchema}.catalogue` };
+  const run = await createRun(ctx, { modelVersion: "1.0.0", selection: { kind: "ids", ids: ["a", "b", "c"] }, mode: "shadow" });
+  while ((await snapshotChunk(ctx, await getRun(ctx, run.id))) > 0);
+  runId = run.id;
+});
+afterAll(async () => {
+  await t?.drop();
+});
+
+/** Count the statements `fn` sends to Postgres. */
+async function counting<T>(fn: () => Promise<T>): Promise<{ result: T; queries: number }> {
+  let queries = 0;
+  const listener = () => queries++;
+  t.db.on("query", listener);
+  try {
+    return { result: await fn(), queries };
+  } finally {
+    t.db.off("query", listener);
+  }
+}
+
+describe("item lookup", () => {
+  it("answers lookups made together with one query, each with its own item", async () => {
+    const lookup = createItemLookup(ctx);
+    const { result, queries } = await counting(() =>
+      Promise.all([lookup.load(runId, "a"), lookup.load(runId, "b"), lookup.load(runId, "c"), lookup.load(runId, "zz"), lookup.load("run_none", "a")]),
+    );
+    expect(queries).toBe(1);
+    expect(result).toEqual([
+      { state: "pending", present: true, photoKeys: ["a/1.jpg", "a/2.jpg"] },
+      { state: "pending", present: true, photoKeys: ["b/1.jpg"] },
+      { state: "pending", present: true, photoKeys: [] },
+      undefined,
+      undefined,
+    ]);
+  });
+
+  it("reads the ledger as it is now: a finished item and a deleted product are seen", async () => {
+    const lookup = createItemLookup(ctx);
+    expect((await lookup.load(runId, "a"))?.state).toBe("pending");
+    await t.db.withSchema(t.schema).table("run_items").where({ run_id: runId, product_id: "a" }).update({ state: "done" });
+    await t.db.withSchema(t.catalogueSchema).table("products").where({ id: "b" }).delete();
+    expect(await lookup.load(runId, "a")).toMatchObject({ state: "done" });
+    expect(await lookup.load(runId, "b")).toEqual({ state: "pending", present: false, photoKeys: [] });
+  });
+
+  it("splits a burst larger than maxBatch into several queries", async () => {
+    const lookup = createItemLookup(ctx, { maxBatch: 2 });
+    const { result, queries } = await counting(() => Promise.all(["a", "b", "c", "a", "c"].map((id) => lookup.load(runId, id))));
+    expect(queries).toBe(3);
+    expect(result.map((r) => r?.state)).toEqual(["done", "pending", "pending", "done", "pending"]);
+  });
+
+  it("rejects every lookup that shared a failed query, with Postgres's error", async () => {
+    const lookup = createItemLookup({ ...ctx, catalogue: `${t.catalogueSchema}.no_such_view` });
+    const results = await Promise.allSettled([lookup.load(runId, "a"), lookup.load(runId, "c")]);
+    for (const r of results) {
+      expect(r.status).toBe("rejected");
+      expect((r as PromiseRejectedResult).reason).toMatchObject({ code: "42P01" });
+    }
+  });
+});
