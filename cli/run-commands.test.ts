@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDemoCatalogue } from "../producers/demo/demo-catalogue-schema.js";
 import { createRun, getRun, snapshotChunk, transitionRun, type LedgerContext } from "../shared/ledger/run-ledger.js";
 import type { RunMode } from "../shared/ledger/run.js";
-import { createTestDb, TEST_DATABASE_URL, type TestDb } from "../test/helpers/postgres.js";
+import { createTestDb, type TestDb } from "../test/helpers/postgres.js";
 import { REPO_ROOT } from "../test/helpers/python.js";
 import { waitFor } from "../test/helpers/redis.js";
 import { writeOutcomes, type ItemOutcome } from "../workers/result-writer.js";
@@ -20,13 +20,10 @@ beforeAll(async () => {
   t = await createTestDb();
   await createDemoCatalogue(t.db, t.catalogueSchema);
   await t.db.withSchema(t.catalogueSchema).table("products").insert(["c1", "c2", "c3"].map((id) => ({ id, title: "x", category: "ring", description: `artisan ${id}` })));
-  ctx = { db: t.db, schema: t.schema, catalogue: `${t.catalogueSchema}.catalogue` };
+  ctx = t.ledger;
   env = {
     ...process.env,
-    DATABASE_URL: TEST_DATABASE_URL,
-    DB_SCHEMA: t.schema,
-    CATALOGUE_RELATION: `${t.catalogueSchema}.catalogue`,
-    CATALOGUE_APPLY_FUNCTION: `${t.catalogueSchema}.apply_description`,
+    ...t.env,
     REVIEW_ATTRIBUTES: "category",
     LOG_LEVEL: "silent",
   };
@@ -64,7 +61,7 @@ async function runOver(mode: RunMode, finish: boolean) {
       kind: "done", runId: run.id, productId, mode, modelName: "facet-demo", modelVersion: "1.0.0", inputHash: "h", description: `new ${productId}`,
       attributes: { category: { label: "ring", confidence: 0.99 } },
     }));
-    await writeOutcomes(ctx, outcomes, { applyFunction: `${t.catalogueSchema}.apply_description`, reviewThreshold: 0.6 });
+    await writeOutcomes(ctx, outcomes, { applyFunction: t.env.CATALOGUE_APPLY_FUNCTION, reviewThreshold: 0.6 });
   }
   return run;
 }

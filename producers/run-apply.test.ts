@@ -18,8 +18,8 @@ beforeAll(async () => {
   await t.db.withSchema(t.catalogueSchema).table("products").insert(
     ["ok", "locked", "edited", "unsure", "gone"].map((id) => ({ id, title: "x", category: "ring", description: `artisan ${id}` })),
   );
-  ctx = { db: t.db, schema: t.schema, catalogue: `${t.catalogueSchema}.catalogue` };
-  settings = { applyFunction: `${t.catalogueSchema}.apply_description`, reviewThreshold: 0.6 };
+  ctx = t.ledger;
+  settings = { applyFunction: t.env.CATALOGUE_APPLY_FUNCTION, reviewThreshold: 0.6 };
 });
 afterAll(async () => {
   await t?.drop();

@@ -19,7 +19,7 @@ beforeAll(async () => {
   await t.db.withSchema(t.catalogueSchema).table("products").insert(
     Array.from({ length: 25 }, (_, i) => ({ id: `p${String(i).padStart(2, "0")}`, title: "x", category: "ring", photo_keys: [] })),
   );
-  ctx = { db: t.db, schema: t.schema, catalogue: `${t.catalogueSchema}.catalogue` };
+  ctx = t.ledger;
 });
 afterAll(async () => {
   await queue.close();

@@ -19,7 +19,7 @@ beforeAll(async () => {
   t = await createTestDb();
   await createDemoCatalogue(t.db, t.catalogueSchema);
   await t.db.withSchema(t.catalogueSchema).table("products").insert(["f1", "f2", "f3"].map((id) => ({ id, title: "x", category: "ring" })));
-  ctx = { db: t.db, schema: t.schema, catalogue: `${t.catalogueSchema}.catalogue` };
+  ctx = t.ledger;
 });
 afterAll(async () => {
   await queue.close();
@@ -40,7 +40,7 @@ async function completedWithFailures() {
       { kind: "failed", runId: run.id, productId: "f2", reason: "photo_missing", detail: "0.jpg: missing" },
       { kind: "failed", runId: run.id, productId: "f3", reason: "fetch_exhausted" },
     ],
-    { applyFunction: `${t.catalogueSchema}.apply_description`, reviewThreshold: 0.6 },
+    { applyFunction: t.env.CATALOGUE_APPLY_FUNCTION, reviewThreshold: 0.6 },
   );
   expect(await completeIfFinished(ctx, run.id)).toBe(true);
   return run;

@@ -26,8 +26,8 @@ beforeAll(async () => {
   t = await createTestDb();
   await createDemoCatalogue(t.db, t.catalogueSchema);
   await t.db.withSchema(t.catalogueSchema).table("products").insert(Object.entries(ORIGINAL).map(([id, description]) => ({ id, title: "x", category: "ring", description })));
-  ctx = { db: t.db, schema: t.schema, catalogue: `${t.catalogueSchema}.catalogue` };
-  settings = { applyFunction: `${t.catalogueSchema}.apply_description`, reviewThreshold: 0.6 };
+  ctx = t.ledger;
+  settings = { applyFunction: t.env.CATALOGUE_APPLY_FUNCTION, reviewThreshold: 0.6 };
 });
 afterAll(async () => {
   await t?.drop();

@@ -20,7 +20,7 @@ import { getRun, runCounts, type LedgerContext } from "../shared/ledger/run-ledg
 import { openWritableObjectStore } from "../shared/storage/object-store.js";
 import { spawnFacet, runFacet, type FacetProcess } from "./helpers/facet-process.js";
 import { startFaultProxy } from "./helpers/fault-proxy.js";
-import { createTestDb, TEST_DATABASE_URL, type TestDb } from "./helpers/postgres.js";
+import { createTestDb, type TestDb } from "./helpers/postgres.js";
 import { REPO_ROOT } from "./helpers/python.js";
 import { waitFor } from "./helpers/redis.js";
 import { freePort, startPrivateRedis, type PrivateRedis } from "./helpers/redis-server.js";
@@ -89,7 +89,7 @@ describe.skipIf(!hasPrometheus)("observability with a real Prometheus", () => {
     await s3.createBucket("shop");
     await createDemoCatalogue(t.db, t.catalogueSchema);
     await seedDemoCatalogue({ db: t.db, schema: t.catalogueSchema, imageStore: openWritableObjectStore("s3://shop/photos", s3.settings), seed: 77, products: PRODUCTS });
-    ledger = { db: t.db, schema: t.schema, catalogue: `${t.catalogueSchema}.catalogue` };
+    ledger = t.ledger;
     // One product's first photo is corrupt (fails alone); another's is refused twice with 503 SlowDown (retried).
     const rows = await t.db.from(ledger.catalogue).orderBy("product_id").limit(3).select("product_id", "photo_keys");
     await s3.put("shop", `photos/${rows[0].photo_keys[0]}`, new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]));
@@ -98,10 +98,7 @@ describe.skipIf(!hasPrometheus)("observability with a real Prometheus", () => {
     await cp(DEMO_MODEL_DIR, path.join(tmp, "models/1.0.0"), { recursive: true });
     const [workerPort, producerPort, promPort] = [await freePort(), await freePort(), await freePort()];
     env = {
-      DATABASE_URL: TEST_DATABASE_URL,
-      DB_SCHEMA: t.schema,
-      CATALOGUE_RELATION: `${t.catalogueSchema}.catalogue`,
-      CATALOGUE_APPLY_FUNCTION: `${t.catalogueSchema}.apply_description`,
+      ...t.env,
       REDIS_URL: redis.url,
       QUEUE_PREFIX: "facet-observability",
       IMAGE_STORE: "s3://shop/photos",

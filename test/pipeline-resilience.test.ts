@@ -18,7 +18,7 @@ import { createDescribeQueue, redisConnection, type DescribeJob } from "../share
 import { openWritableObjectStore } from "../shared/storage/object-store.js";
 import type { Queue } from "bullmq";
 import { spawnFacet, type FacetProcess } from "./helpers/facet-process.js";
-import { createTestDb, TEST_DATABASE_URL, type TestDb } from "./helpers/postgres.js";
+import { createTestDb, type TestDb } from "./helpers/postgres.js";
 import { waitFor } from "./helpers/redis.js";
 import { startPrivateRedis, type PrivateRedis } from "./helpers/redis-server.js";
 
@@ -41,10 +41,7 @@ beforeAll(async () => {
   await mkdir(path.join(tmp, "models"), { recursive: true });
   await cp(DEMO_MODEL_DIR, path.join(tmp, "models/1.0.0"), { recursive: true });
   env = {
-    DATABASE_URL: TEST_DATABASE_URL,
-    DB_SCHEMA: t.schema,
-    CATALOGUE_RELATION: `${t.catalogueSchema}.catalogue`,
-    CATALOGUE_APPLY_FUNCTION: `${t.catalogueSchema}.apply_description`,
+    ...t.env,
     REDIS_URL: redis.url,
     QUEUE_PREFIX: "facet-resilience",
     IMAGE_STORE: images,
@@ -59,7 +56,7 @@ beforeAll(async () => {
     SHUTDOWN_DEADLINE_MS: "10000",
     LOG_LEVEL: "warn",
   };
-  ctx = { db: t.db, schema: t.schema, catalogue: `${t.catalogueSchema}.catalogue` };
+  ctx = t.ledger;
   queue = createDescribeQueue(redisConnection(redis.url), env.QUEUE_PREFIX as string);
   feeder = new RunFeeder({ ledger: ctx, queue, logger, intervalMs: 100, backlogPerRun: 20 });
   feeder.start();

@@ -36,7 +36,7 @@ beforeAll(async () => {
   const [broken, missing] = await t.db.withSchema(t.catalogueSchema).table("products").orderBy("id").limit(2).offset(5);
   await images.put(broken.photo_keys[0], Buffer.from("definitely not a jpeg"));
   await t.db.withSchema(t.catalogueSchema).table("products").where({ id: missing.id }).update({ photo_keys: ["nowhere/0.jpg"] });
-  ctx = { db: t.db, schema: t.schema, catalogue: `${t.catalogueSchema}.catalogue` };
+  ctx = t.ledger;
 }, 120_000);
 afterAll(async () => {
   await models.close();
@@ -48,7 +48,7 @@ afterAll(async () => {
 function startWorker(s3Settings = s3.settings) {
   const processor = createDescribeProcessor({
     ledger: ctx, images: openWritableObjectStore("s3://shop/photos", s3Settings), models, logger,
-    apply: { applyFunction: `${t.catalogueSchema}.apply_description`, reviewThreshold: 0.6 },
+    apply: { applyFunction: t.env.CATALOGUE_APPLY_FUNCTION, reviewThreshold: 0.6 },
     batchSize: 8, batchMaxWaitMs: 50, fetchTimeoutMs: 5000, maxInputPixels: 50_000_000, attempts: DESCRIBE_ATTEMPTS,
   });
   return startDescribeWorker({ connection: testConnection(), prefix, concurrency: 16, ...processor, logger, shutdownDeadlineMs: 5000 });

@@ -16,7 +16,7 @@ beforeAll(async () => {
     { id: "b", title: "x", category: "ring", photo_keys: ["b/1.jpg"] },
     { id: "c", title: "x", category: "ring", photo_keys: [] },
   ]);
-  ctx = { db: t.db, schema: t.schema, catalogue: `${t.catalogueSchema}.catalogue` };
+  ctx = t.ledger;
   const run = await createRun(ctx, { modelVersion: "1.0.0", selection: { kind: "ids", ids: ["a", "b", "c"] }, mode: "shadow" });
   while ((await snapshotChunk(ctx, await getRun(ctx, run.id))) > 0);
   runId = run.id;

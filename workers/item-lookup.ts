@@ -30,7 +30,7 @@ export interface ItemLookupOptions {
 export function createItemLookup(ledger: LedgerContext, options: ItemLookupOptions = {}) {
   const windowMs = options.windowMs ?? 5;
   const key = (runId: string, productId: string) => `${runId}\u0000${productId}`;
-  const loader = new DataLoader<{ runId: string; productId: string }, ItemState | undefined, string>(
+  const loader = new DataLoader<{ runId: string; productId: string }, ItemState | undefined>(
     async (items) => {
       const { rows } = await ledger.db.raw<{ rows: Array<{ run_id: string; product_id: string; state: ItemState["state"]; present: boolean; photo_keys: string[] | null }> }>(
         `select ri.run_id, ri.product_id, ri.state, c.product_id is not null as present, c.photo_keys
@@ -45,7 +45,6 @@ export function createItemLookup(ledger: LedgerContext, options: ItemLookupOptio
     {
       cache: false,
       maxBatchSize: options.maxBatch ?? 100,
-      cacheKeyFn: (i) => key(i.runId, i.productId),
       batchScheduleFn: (run) => setTimeout(run, windowMs),
     },
   );

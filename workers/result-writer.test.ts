@@ -7,7 +7,7 @@ import { writeOutcomes, type ItemOutcome } from "./result-writer.js";
 
 let t: TestDb;
 let ctx: LedgerContext;
-const apply = () => ({ applyFunction: `${t.catalogueSchema}.apply_description`, reviewThreshold: 0.6 });
+const apply = () => ({ applyFunction: t.env.CATALOGUE_APPLY_FUNCTION, reviewThreshold: 0.6 });
 
 beforeAll(async () => {
   t = await createTestDb();
@@ -18,7 +18,7 @@ beforeAll(async () => {
     { id: "c", title: "x", category: "ring", description: "artisan c" },
     { id: "d", title: "x", category: "ring", description: "artisan d" },
   ]);
-  ctx = { db: t.db, schema: t.schema, catalogue: `${t.catalogueSchema}.catalogue` };
+  ctx = t.ledger;
 });
 afterAll(async () => {
   await t?.drop();

@@ -32,7 +32,7 @@ const cleanups: Array<() => Promise<void>> = [];
 
 beforeAll(async () => {
   t = await createTestDb();
-  ledger = { db: t.db, schema: t.schema, catalogue: `${t.catalogueSchema}.catalogue` };
+  ledger = t.ledger;
   temp = await mkdtemp(path.join(os.tmpdir(), "facet-schedules-"));
   await publish(folderPut(temp), "", "1.0.0", asVersion(await readDemoBundle(), "1.0.0"));
   models = openModelSource(pathToFileURL(temp).href, { region: "us-east-1", forcePathStyle: false });

@@ -22,7 +22,7 @@ beforeAll(async () => {
   }));
   rows.push({ id: "p'; drop table runs; --", title: "x", category: "ring'--", photo_keys: [], updated_at: new Date(Date.UTC(2026, 0, 1)) });
   await t.db.withSchema(t.catalogueSchema).table("products").insert(rows);
-  ctx = { db: t.db, schema: t.schema, catalogue: `${t.catalogueSchema}.catalogue` };
+  ctx = t.ledger;
 });
 afterAll(async () => {
   await t?.drop();

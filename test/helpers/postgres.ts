@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createDb, migrate, type Db } from "../../shared/db/database.js";
+import type { LedgerContext } from "../../shared/ledger/run-ledger.js";
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
@@ -8,6 +9,10 @@ export interface TestDb {
   db: Db;
   schema: string;
   catalogueSchema: string;
+  /** The ledger in `schema`, reading the catalogue view that createDemoCatalogue makes in `catalogueSchema`. */
+  ledger: LedgerContext;
+  /** The same, as the settings a spawned `facet` process reads. */
+  env: { DATABASE_URL: string; DB_SCHEMA: string; CATALOGUE_RELATION: string; CATALOGUE_APPLY_FUNCTION: string };
   drop(): Promise<void>;
 }
 
@@ -17,10 +22,13 @@ export async function createTestDb(): Promise<TestDb> {
   const catalogueSchema = `shop_t_${suffix}`;
   const db = createDb(TEST_DATABASE_URL, { poolMax: 4 });
   await migrate(db, schema);
+  const catalogue = `${catalogueSchema}.catalogue`;
   return {
     db,
     schema,
     catalogueSchema,
+    ledger: { db, schema, catalogue },
+    env: { DATABASE_URL: TEST_DATABASE_URL, DB_SCHEMA: schema, CATALOGUE_RELATION: catalogue, CATALOGUE_APPLY_FUNCTION: `${catalogueSchema}.apply_description` },
     async drop() {
       await db.raw("drop schema if exists ?? cascade", [schema]);
       await db.raw("drop schema if exists ?? cascade", [catalogueSchema]);

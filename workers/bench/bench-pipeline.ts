@@ -47,7 +47,7 @@ import { configSchema } from "../../shared/config/config.js";
 import { createDemoCatalogue } from "../../producers/demo/demo-catalogue-schema.js";
 import { seedDemoCatalogue } from "../../producers/demo/seed-demo-catalogue.js";
 import { RunFeeder } from "../../producers/run-feeder.js";
-import { createRun, getRun, type LedgerContext } from "../../shared/ledger/run-ledger.js";
+import { createRun, getRun } from "../../shared/ledger/run-ledger.js";
 import { createDescribeQueue, DESCRIBE_ATTEMPTS, DESCRIBE_QUEUE, redisConnection, type DescribeJob } from "../../shared/queue/describe-queue.js";
 import { openObjectStore, openWritableObjectStore } from "../../shared/storage/object-store.js";
 import { createTestDb } from "../../test/helpers/postgres.js";
@@ -93,7 +93,7 @@ const postgresPids = () => {
 
 const [t, s3, redis] = await Promise.all([createTestDb(), startS3({ separateProcess: true }), startPrivateRedis()]);
 const tmp = await mkdtemp(path.join(os.tmpdir(), "facet-bench-"));
-const ledger: LedgerContext = { db: t.db, schema: t.schema, catalogue: `${t.catalogueSchema}.catalogue` };
+const ledger = t.ledger;
 const connection = redisConnection(redis.url);
 const bundle = await loadBundle(DEMO_MODEL_DIR);
 try {
@@ -180,7 +180,7 @@ try {
     const models = { acquire: async () => ({ bundle, engine, release() {} }) };
     const processor = createDescribeProcessor({
       ledger, images, models, logger,
-      apply: { applyFunction: `${t.catalogueSchema}.apply_description`, reviewThreshold: 0.6 },
+      apply: { applyFunction: t.env.CATALOGUE_APPLY_FUNCTION, reviewThreshold: 0.6 },
       batchSize: BATCH, batchMaxWaitMs: defaults.BATCH_MAX_WAIT_MS, fetchTimeoutMs: 10_000, maxInputPixels: 50_000_000, attempts: DESCRIBE_ATTEMPTS,
     });
     // A 2 s lock renewed every second, checked every second: an event loop blocked for
