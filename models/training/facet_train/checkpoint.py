@@ -17,7 +17,16 @@ class CheckpointError(ValueError):
     """A model.pt that this code cannot read."""
 
 
-def save_checkpoint(path: Path, model: FacetModel, attributes: list[Attribute], tokenizer: WordTokenizer, preprocessing: dict, state_dict: dict | None = None) -> None:
+def save_checkpoint(
+    path: Path,
+    model: FacetModel,
+    attributes: list[Attribute],
+    tokenizer: WordTokenizer,
+    preprocessing: dict,
+    state_dict: dict | None = None,
+    extra: dict | None = None,
+) -> None:
+    """`extra`: what was fitted after training (`calibration`, `familiarity`), copied into the bundle's manifest."""
     torch.save(
         {
             "format": FORMAT,
@@ -26,6 +35,7 @@ def save_checkpoint(path: Path, model: FacetModel, attributes: list[Attribute], 
             "attributes": [a.to_json() for a in attributes],
             "tokenizer": tokenizer.to_json(),
             "preprocessing": preprocessing,
+            **(extra or {}),
         },
         path,
     )
@@ -38,6 +48,8 @@ class LoadedCheckpoint:
         self.attributes = [Attribute(a["name"], tuple(a["labels"])) for a in raw["attributes"]]
         self.tokenizer = WordTokenizer.from_json(raw["tokenizer"])
         self.preprocessing = raw["preprocessing"]
+        self.calibration: dict | None = raw.get("calibration")
+        self.familiarity: dict | None = raw.get("familiarity")
         # No backbone weights here: the state dict carries every weight, backbone included.
         self.model = FacetModel(self.config, backbone_weights=None)
         self.model.load_state_dict(raw["state_dict"])

@@ -13,11 +13,13 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
-from .tokenizer import PAD_ID, WordTokenizer
+from .references import Segment, SegmentError, delexicalise, parse_segments
+from .tokenizer import PAD_ID, WordTokenizer, split_words
 
 FORMAT = "facet-dataset/1"
 MAX_PHOTOS = 3
 IGNORE_LABEL = -100  # a null attribute: the head's loss skips the product
+SPLITS = ("train", "val", "test")
 
 
 class DatasetError(ValueError):
@@ -39,6 +41,8 @@ class Product:
     images: tuple[int, ...]
     labels: tuple[int, ...]  # one label index per attribute, IGNORE_LABEL where null
     reference: str | None
+    segments: tuple[Segment, ...] | None = None  # the reference as house-style segments (references.py)
+    split: str | None = None  # train, val or test, as the export assigned it
 
 
 @dataclass
@@ -164,7 +168,22 @@ def _read_items(root: Path, attributes: list[Attribute], image_count: int, produ
             reference = item.get("reference")
             if reference is not None and not isinstance(reference, str):
                 raise _fail("items.jsonl", f"{where} ({pid}): field 'reference'", f"must be a string or null, got {type(reference).__name__}")
-            products.append(Product(pid, tuple(images), tuple(labels), reference))
+            split = item.get("split")
+            if split is not None and split not in SPLITS:
+                raise _fail("items.jsonl", f"{where} ({pid}): field 'split'", f"must be one of {list(SPLITS)} or absent, got {split!r}")
+            segments = None
+            if item.get("reference_segments") is not None:
+                if reference is None:
+                    raise _fail("items.jsonl", f"{where} ({pid}): field 'reference_segments'", "given without a reference")
+                try:
+                    segments = parse_segments(item["reference_segments"], [a.name for a in attributes])
+                    known = {a.name: a.labels[j] for a, j in zip(attributes, labels) if j != IGNORE_LABEL}
+                    delexicalise(segments, known)
+                except SegmentError as e:
+                    raise _fail("items.jsonl", f"{where} ({pid}): field 'reference_segments'", str(e)) from e
+                if split_words("".join(s.text + " " for s in segments)) != split_words(reference):
+                    raise _fail("items.jsonl", f"{where} ({pid}): field 'reference_segments'", "do not join up to the reference text")
+            products.append(Product(pid, tuple(images), tuple(labels), reference, segments, split))
     if len(products) != product_count:
         raise _fail("items.jsonl", "line count", f"has {len(products)} products, dataset.json says products = {product_count}")
     return products
@@ -188,7 +207,25 @@ def load_dataset(root: str | Path) -> FacetDataset:
     else:
         images = np.zeros((0, size, size, 3), dtype=np.uint8)
     products = _read_items(root, attributes, meta["images"], meta["products"])
+    with_split = sum(p.split is not None for p in products)
+    if 0 < with_split < len(products):
+        raise _fail("items.jsonl", "field 'split'", f"{with_split} of {len(products)} products have a split: give every product one, or none")
     return FacetDataset(root, meta, size, tuple(meta["background"]), attributes, products, images)
+
+
+def dataset_splits(dataset: FacetDataset, val_fraction: float, seed: int) -> tuple[list[int], list[int], list[int]]:
+    """Train, validation and test product indices.
+
+    The export's splits when the dataset has them (by a hash of each duplicate group: models/FORMAT.md);
+    otherwise a seeded validation share and no test split (a separate hold-out dataset is the test).
+    """
+    if dataset.products and dataset.products[0].split is not None:
+        by_split: dict[str, list[int]] = {s: [] for s in SPLITS}
+        for i, p in enumerate(dataset.products):
+            by_split[p.split].append(i)  # type: ignore[index]
+        return by_split["train"], by_split["val"], by_split["test"]
+    train, val = split_products(dataset, val_fraction, seed)
+    return train, val, []
 
 
 def split_products(dataset: FacetDataset, val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
@@ -214,9 +251,60 @@ class Batch:
     labels: torch.Tensor  # int64 [B, attributes], IGNORE_LABEL where null
     tokens: torch.Tensor  # int64 [B, T]: <bos> words…, padded (teacher-forcing input)
     targets: torch.Tensor  # int64 [B, T]: words… <eos>, PAD_ID where padded or no reference
+    photos: np.ndarray  # int64 [N]: the real photos' indices in the dataset, product by product
 
 
-def make_batch(dataset: FacetDataset, indices: Sequence[int], tokenizer: WordTokenizer | None, max_length: int) -> Batch:
+def known_labels(dataset: FacetDataset, product: Product) -> dict[str, str]:
+    """The product's labels by attribute name, unknown ones left out."""
+    return {a.name: a.labels[j] for a, j in zip(dataset.attributes, product.labels) if j != IGNORE_LABEL}
+
+
+def slot_attributes_of(dataset: FacetDataset) -> list[str]:
+    """Attributes the references state through slots (in dataset order); empty when the references
+    are plain text. Raises DatasetError when some products with a reference have segments and some don't."""
+    with_reference = [p for p in dataset.products if p.reference is not None]
+    segmented = [p for p in with_reference if p.segments is not None]
+    if not segmented:
+        return []
+    if len(segmented) != len(with_reference):
+        raise DatasetError(
+            f"{dataset.root / 'items.jsonl'}: {len(segmented)} of {len(with_reference)} products with a reference have "
+            "reference_segments: give them to every product with a reference, or to none"
+        )
+    used = {s.slot for p in segmented for s in p.segments or () if s.slot is not None}
+    return [a.name for a in dataset.attributes if a.name in used]
+
+
+def target_words(dataset: FacetDataset, product: Product, omitted: frozenset[str] = frozenset()) -> list[str] | None:
+    """The words the decoder learns for `product` (slots in place of labels when it has segments), or None without a reference."""
+    if product.reference is None:
+        return None
+    if product.segments is None:
+        return split_words(product.reference)
+    return delexicalise(product.segments, known_labels(dataset, product), omitted)
+
+
+class Omission:
+    """Leaves stated attributes out of training targets, each with probability `share` (seeded), as
+    decoding leaves out an attribute below the review threshold: the decoder learns the sentence
+    without it, instead of meeting that path for the first time when it serves."""
+
+    def __init__(self, seed: int, share: float):
+        self.random = random.Random(seed)
+        self.share = share
+
+    def __call__(self, product: Product) -> frozenset[str]:
+        slots = {s.slot for s in product.segments or () if s.slot is not None}
+        return frozenset(a for a in sorted(slots) if self.random.random() < self.share)
+
+
+def make_batch(
+    dataset: FacetDataset,
+    indices: Sequence[int],
+    tokenizer: WordTokenizer | None,
+    max_length: int,
+    omission: Omission | None = None,
+) -> Batch:
     products = [dataset.products[i] for i in indices]
     size = dataset.image_size
     k = max(len(p.images) for p in products)
@@ -230,10 +318,10 @@ def make_batch(dataset: FacetDataset, indices: Sequence[int], tokenizer: WordTok
         photo_mask[b, : len(p.images)] = 1
         n += len(p.images)
     labels = torch.tensor([p.labels for p in products], dtype=torch.int64)
-    sequences = [
-        tokenizer.encode_sequence(p.reference, max_length) if tokenizer is not None and p.reference is not None else None
-        for p in products
-    ]
+    sequences = []
+    for p in products:
+        words = target_words(dataset, p, omission(p) if omission is not None else frozenset()) if tokenizer is not None else None
+        sequences.append(tokenizer.words_sequence(words, max_length) if tokenizer is not None and words is not None else None)
     length = max([len(s) - 1 for s in sequences if s is not None], default=1)
     tokens = torch.full((len(products), length), PAD_ID, dtype=torch.int64)
     targets = torch.full((len(products), length), PAD_ID, dtype=torch.int64)
@@ -242,7 +330,27 @@ def make_batch(dataset: FacetDataset, indices: Sequence[int], tokenizer: WordTok
             tokens[b, : len(s) - 1] = torch.tensor(s[:-1])
             targets[b, : len(s) - 1] = torch.tensor(s[1:])
     # [B, K, S, S, 3] -> [B, K, 3, S, S]; the strides stay channels-last, which the convolutions prefer.
-    return Batch([p.id for p in products], images.permute(0, 1, 4, 2, 3), photo_mask, labels, tokens, targets)
+    return Batch([p.id for p in products], images.permute(0, 1, 4, 2, 3), photo_mask, labels, tokens, targets, flat)
+
+
+def class_weights(dataset: FacetDataset, indices: Sequence[int], cap: float = 10.0) -> list[torch.Tensor]:
+    """Per attribute, a loss weight per label: inverse frequency in `indices`, scaled to a mean of 1
+    over the labels present and capped at `cap`, so a rare class counts as much as a common one
+    (within the cap) and a head cannot win by always saying the majority label."""
+    out = []
+    for a, attribute in enumerate(dataset.attributes):
+        counts = torch.zeros(len(attribute.labels))
+        for i in indices:
+            j = dataset.products[i].labels[a]
+            if j != IGNORE_LABEL:
+                counts[j] += 1
+        present = counts > 0
+        weights = torch.zeros_like(counts)
+        if present.any():
+            weights[present] = 1.0 / counts[present]
+            weights[present] /= weights[present].mean()
+        out.append(weights.clamp(max=cap))
+    return out
 
 
 def batch_indices(indices: Sequence[int], batch_size: int, shuffle_seed: int | None = None) -> Iterator[list[int]]:
@@ -255,15 +363,18 @@ def batch_indices(indices: Sequence[int], batch_size: int, shuffle_seed: int | N
 
 
 class Augmenter:
-    """Seeded photometric and geometric jitter for training photos (float RGB in [0, 1]).
+    """Seeded jitter for training photos (float RGB in [0, 1]) suited to product photos.
 
-    Flips, a zoom of 85–100 % of the area at a random offset, and brightness/contrast.
-    No hue or saturation change: the metal's and gemstone's colours are labels.
+    A crop of 70–100 % of the area at a random offset, mirror flips, a tilt of up to ±15°, and
+    brightness/contrast of ±15 %. Whatever the crop or tilt uncovers is filled white, the
+    background preprocessing pads with. No hue or saturation change: the metal's and gemstone's
+    colours are labels.
     """
 
-    def __init__(self, seed: int, scale: tuple[float, float] = (0.85, 1.0), brightness: float = 0.1, contrast: float = 0.1):
+    def __init__(self, seed: int, scale: tuple[float, float] = (0.7, 1.0), degrees: float = 15.0, brightness: float = 0.15, contrast: float = 0.15):
         self.generator = torch.Generator().manual_seed(seed)
         self.scale = scale
+        self.degrees = degrees
         self.brightness = brightness
         self.contrast = contrast
 
@@ -274,16 +385,18 @@ class Augmenter:
         n = images.shape[0]
         side = self._uniform(n, *self.scale).sqrt()  # crop side as a share of the image side
         flip = torch.where(torch.rand(n, generator=self.generator) < 0.5, -1.0, 1.0)
-        tx = (1 - side) * self._uniform(n, -1, 1)
-        ty = (1 - side) * self._uniform(n, -1, 1)
+        angle = self._uniform(n, -self.degrees, self.degrees) * (math.pi / 180)
+        cos, sin = torch.cos(angle) * side, torch.sin(angle) * side
         theta = torch.zeros(n, 2, 3)
-        theta[:, 0, 0] = side * flip
-        theta[:, 0, 2] = tx
-        theta[:, 1, 1] = side
-        theta[:, 1, 2] = ty
+        theta[:, 0, 0] = cos * flip
+        theta[:, 0, 1] = -sin
+        theta[:, 1, 0] = sin * flip
+        theta[:, 1, 1] = cos
+        theta[:, 0, 2] = (1 - side) * self._uniform(n, -1, 1)
+        theta[:, 1, 2] = (1 - side) * self._uniform(n, -1, 1)
         grid = torch.nn.functional.affine_grid(theta, list(images.shape), align_corners=False)
-        # The crop stays inside the photo, so border padding never shows.
-        out = torch.nn.functional.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        # Sampled as (image - 1) with zero padding, so what falls outside the photo comes out white.
+        out = torch.nn.functional.grid_sample(images - 1, grid, mode="bilinear", padding_mode="zeros", align_corners=False) + 1
         contrast = self._uniform(n, 1 - self.contrast, 1 + self.contrast).view(n, 1, 1, 1)
         brightness = self._uniform(n, 1 - self.brightness, 1 + self.brightness).view(n, 1, 1, 1)
         mean = out.mean(dim=(1, 2, 3), keepdim=True)

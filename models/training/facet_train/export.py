@@ -3,8 +3,9 @@
     PYTHONPATH=models/training /usr/bin/python3 -m facet_train.export --run RUN_DIR --out BUNDLE_DIR \
         [--name facet-demo] [--version 1.0.0]
 
-Writes encoder.onnx, decoder.onnx, tokenizer.json, pytorch_model.pt, metrics.json
-(empty until evaluation) and manifest.json. Then it checks the ONNX graphs
+Writes encoder.onnx, decoder.onnx, tokenizer.json, pytorch_model.pt and manifest.json
+(with the calibration and familiarity fitted after training; evaluation is a separate
+report, and `facet model publish` records it in the published manifest). Then it checks the ONNX graphs
 against PyTorch: RUN_DIR/export-check.json holds sample inputs with PyTorch's
 outputs, and the verifier command (env FACET_VERIFY_CMD, default
 `npx tsx models/runtime/verify-export.ts`) runs them through the runtime's
@@ -29,16 +30,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .bundle import FORMAT, write_json, write_manifest
+from .memory import reexec_with_malloc_tunables
+from .bundle import FORMAT, write_manifest
 from .checkpoint import CheckpointError, LoadedCheckpoint, load_checkpoint
-from .data import DatasetError, load_dataset, split_products
+from .data import DatasetError, dataset_splits, load_dataset
 from .model import greedy_decode, normalise_images
 from .tokenizer import BOS_ID, WordTokenizer
 
 OPSET = 17  # the first with LayerNormalization; torch 1.13 exports up to 17
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_VERIFY_CMD = "npx tsx models/runtime/verify-export.ts"
-BUNDLE_FILES = ("manifest.json", "encoder.onnx", "decoder.onnx", "tokenizer.json", "metrics.json", "pytorch_model.pt")
+BUNDLE_FILES = ("manifest.json", "encoder.onnx", "decoder.onnx", "tokenizer.json", "pytorch_model.pt")
+# Left by exports before evaluation became a separate report; removed when a folder is exported again.
+LEGACY_FILES = ("metrics.json",)
 
 
 class ExportError(RuntimeError):
@@ -66,7 +70,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if not re.fullmatch(r"\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?", args.version):
         parser.error(f"--version must be semantic (1.2.3), got {args.version!r}")
     if args.out.exists():
-        extra = sorted(p.name for p in args.out.iterdir() if p.name not in BUNDLE_FILES)
+        extra = sorted(p.name for p in args.out.iterdir() if p.name not in BUNDLE_FILES + LEGACY_FILES)
         if extra:
             parser.error(f"--out: {args.out} holds files that are not a bundle's ({extra[:3]}); choose an empty folder")
     return args
@@ -75,7 +79,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def _export_encoder(checkpoint: LoadedCheckpoint, path: Path) -> None:
     config = checkpoint.config
     encoder = checkpoint.model.encoder.eval()
-    names = [f"probs_{name}" for name, _ in config.attributes]
+    names = encoder.output_names
     sample = torch.zeros(2, 3, config.image_size, config.image_size)
     torch.onnx.export(
         encoder,
@@ -83,8 +87,8 @@ def _export_encoder(checkpoint: LoadedCheckpoint, path: Path) -> None:
         str(path),
         opset_version=OPSET,
         input_names=["images"],
-        output_names=["features", *names],
-        dynamic_axes={"images": {0: "N"}, "features": {0: "N"}, **{n: {0: "N"} for n in names}},
+        output_names=names,
+        dynamic_axes={"images": {0: "N"}, **{n: {0: "N"} for n in names}},
         do_constant_folding=True,
     )
 
@@ -132,7 +136,7 @@ def _sample_photos(training: dict, checkpoint: LoadedCheckpoint) -> tuple[torch.
     except DatasetError:
         dataset = None
     if dataset is not None and dataset.image_size == size and len(dataset.images) >= 2:
-        _, val = split_products(dataset, training["hyperparameters"]["val_fraction"], training["seed"])
+        _, val, _ = dataset_splits(dataset, training["hyperparameters"]["val_fraction"], training["seed"])
         photos = [im for i in (val or range(len(dataset.products))) for im in dataset.products[i].images][:2]
         if len(photos) < 2:
             photos = [0, 1]
@@ -149,7 +153,8 @@ def build_check(checkpoint: LoadedCheckpoint, training: dict) -> dict:
     config = checkpoint.config
     model = checkpoint.model.eval()
     images, source = _sample_photos(training, checkpoint)
-    features, *probs = model.encoder(images)
+    encoded = dict(zip(model.encoder.output_names, model.encoder(images)))
+    features = encoded["features"]
     f = config.feature_tokens
     # Product 0 has both photos; product 1 has one, padded with zeros (mask 0).
     memory = torch.zeros(2, 2 * f, config.d_model)
@@ -165,14 +170,13 @@ def build_check(checkpoint: LoadedCheckpoint, training: dict) -> dict:
     logits, present = model.decoder(tokens, past, memory, memory_mask)
     step_tokens = torch.tensor([[pick(s, 3)] for s in greedy], dtype=torch.int64)
     step_logits, step_present = model.decoder(step_tokens, present, memory, memory_mask)
-    attr_names = [f"probs_{name}" for name, _ in config.attributes]
     return {
         "format": "facet-export-check/1",
         "source": source,
         "tolerance": 1e-4,
         "encoder": {
             "inputs": {"images": _tensor_json(images)},
-            "outputs": {"features": _tensor_json(features), **{n: _tensor_json(p) for n, p in zip(attr_names, probs)}},
+            "outputs": {n: _tensor_json(t) for n, t in encoded.items()},
         },
         "decoder_full": {
             "inputs": {
@@ -205,6 +209,9 @@ def build_manifest(args: argparse.Namespace, checkpoint: LoadedCheckpoint, train
         "seconds": training["seconds"],
         "seed": training["seed"],
         "best_epoch": training["best_epoch"],
+        "stopped": training.get("stopped"),
+        "backbone_weights": training.get("backbone_weights"),
+        "photos_per_second": training.get("photos_per_second"),
         "parameters": training.get("parameters"),
         "hyperparameters": training["hyperparameters"],
         "validation": training.get("validation"),
@@ -224,7 +231,12 @@ def build_manifest(args: argparse.Namespace, checkpoint: LoadedCheckpoint, train
             "unk_id": 3,
         },
         "attributes": [a.to_json() for a in checkpoint.attributes],
-        "encoder": {"file": "encoder.onnx", "feature_tokens": config.feature_tokens, "feature_dim": config.d_model},
+        "encoder": {
+            "file": "encoder.onnx",
+            "feature_tokens": config.feature_tokens,
+            "feature_dim": config.d_model,
+            **({"familiarity": "familiarity"} if config.familiarity_components else {}),
+        },
         "decoder": {
             "file": "decoder.onnx",
             "layers": config.layers,
@@ -234,7 +246,8 @@ def build_manifest(args: argparse.Namespace, checkpoint: LoadedCheckpoint, train
         },
         "files": {},
         "training": training_summary,
-        "evaluation": {},
+        **({"calibration": checkpoint.calibration} if checkpoint.calibration else {}),
+        **({"familiarity": checkpoint.familiarity} if checkpoint.familiarity else {}),
     }
 
 
@@ -257,7 +270,7 @@ def export(args: argparse.Namespace) -> None:
     if tokenizer.vocab != checkpoint.tokenizer.vocab:
         raise ExportError(f"{args.run / 'tokenizer.json'} differs from the tokenizer inside model.pt")
     args.out.mkdir(parents=True, exist_ok=True)
-    for name in BUNDLE_FILES:
+    for name in BUNDLE_FILES + LEGACY_FILES:
         (args.out / name).unlink(missing_ok=True)
     with warnings.catch_warnings():
         # The tracer warns about Python ints from tensor shapes; every size it uses comes from a shape op.
@@ -266,7 +279,6 @@ def export(args: argparse.Namespace) -> None:
         _export_decoder(checkpoint, args.out / "decoder.onnx")
     shutil.copyfile(args.run / "tokenizer.json", args.out / "tokenizer.json")
     shutil.copyfile(args.run / "model.pt", args.out / "pytorch_model.pt")
-    write_json(args.out / "metrics.json", {})
     write_manifest(args.out, build_manifest(args, checkpoint, training, tokenizer))
     check = args.run / "export-check.json"
     check.write_text(json.dumps(build_check(checkpoint, training)) + "\n")
@@ -290,4 +302,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    reexec_with_malloc_tunables()
     sys.exit(main())

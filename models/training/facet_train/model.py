@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .mobilenet_v2 import LAST_CHANNELS, mobilenet_v2_features
+from .backbones import build_backbone
 from .tokenizer import BOS_ID, EOS_ID, PAD_ID
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -30,7 +30,7 @@ class ModelConfig:
     vocab_size: int
     attributes: list[tuple[str, int]]  # (name, label count), in dataset order
     image_size: int = 128
-    backbone: str = "scratch"  # "scratch" or "mobilenet_v2"
+    backbone: str = "scratch"  # "scratch" or a torchvision architecture (backbones.py)
     widths: list[int] = field(default_factory=lambda: [24, 32, 64, 96, 128])  # scratch: one stride-2 stage each
     depths: list[int] = field(default_factory=lambda: [0, 1, 1, 1, 1])  # scratch: extra residual convs per stage
     d_model: int = 128
@@ -42,6 +42,10 @@ class ModelConfig:
     # One more feature token per photo, made from the attribute heads' probabilities,
     # so that the text reads the heads' verdict and agrees with it.
     attribute_token: bool = True
+    # The familiarity output (Familiarity): principal components kept, and class centres
+    # (the first attribute's labels). 0 until it is fitted after training.
+    familiarity_components: int = 0
+    familiarity_classes: int = 0
 
     def __post_init__(self) -> None:
         self.attributes = [(str(n), int(c)) for n, c in self.attributes]
@@ -92,85 +96,38 @@ class Dense(nn.Linear):
         return y.reshape(*shape[:-1], self.out_features)
 
 
-def _conv_bn_relu(cin: int, cout: int, stride: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+class Familiarity(nn.Module):
+    """How unlike the training photos a photo is: the squared Mahalanobis distance of its pooled
+    backbone features to the nearest class centre of the training photos (shared within-class
+    covariance), in the top principal components, divided by their number (about 1 for a
+    training-like photo). Fitted after training (familiarity.py); its threshold lives in the manifest.
 
+    In the encoder graph it is one matrix product and a minimum: `projection` folds the centring,
+    the principal components and the whitening together.
+    """
 
-class _Residual(nn.Module):
-    def __init__(self, channels: int):
+    def __init__(self, inputs: int, components: int, classes: int):
         super().__init__()
-        self.conv = nn.Conv2d(channels, channels, 3, 1, 1, bias=False)
-        self.bn = nn.BatchNorm2d(channels)
+        self.register_buffer("projection", torch.zeros(components, inputs))
+        self.register_buffer("centres", torch.zeros(classes, components))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(x + self.bn(self.conv(x)))
-
-
-class ScratchBackbone(nn.Module):
-    """Plain 3×3 conv-BN-ReLU stages, each halving the resolution (128 -> 4×4 after five)."""
-
-    def __init__(self, widths: list[int], depths: list[int]):
-        super().__init__()
-        if len(widths) != 5 or len(depths) != 5:
-            raise ValueError("the scratch backbone needs five stage widths and depths (stride 32)")
-        stages: list[nn.Module] = []
-        cin = 3
-        for width, depth in zip(widths, depths):
-            stages.append(nn.Sequential(_conv_bn_relu(cin, width, 2), *[_Residual(width) for _ in range(depth)]))
-            cin = width
-        self.stages = nn.Sequential(*stages)
-        self.out_channels = cin
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.stages(x)
-
-
-class MobileNetV2Backbone(nn.Module):
-    """MobileNetV2's feature extractor (stride 32, 1280 channels), optionally with
-    ImageNet weights from a torchvision `mobilenet_v2` state dict file."""
-
-    def __init__(self, weights_path: str | None):
-        super().__init__()
-        self.features = mobilenet_v2_features()
-        self.out_channels = LAST_CHANNELS
-        if weights_path is not None:
-            state = torch.load(weights_path, map_location="cpu")
-            if not isinstance(state, dict):
-                raise ValueError(f"{weights_path}: not a state dict")
-            features = {k[len("features.") :]: v for k, v in state.items() if k.startswith("features.")}
-            try:
-                self.features.load_state_dict(features)  # strict: every backbone weight must be there
-            except RuntimeError as e:
-                raise ValueError(f"{weights_path}: not a torchvision mobilenet_v2 state dict ({str(e).splitlines()[0]})") from e
-
-    def train(self, mode: bool = True) -> "MobileNetV2Backbone":
-        # Pretrained statistics (here folded into the weights) must stay: batch
-        # statistics of small CPU batches would undo them. The affine part still learns.
-        super().train(mode)
-        for module in self.modules():
-            if isinstance(module, nn.BatchNorm2d):
-                module.eval()
-        return self
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x)
+    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+        z = torch.matmul(pooled, self.projection.t())  # [N, k]
+        distances = ((z.unsqueeze(1) - self.centres.unsqueeze(0)) ** 2).sum(dim=-1)  # [N, classes]
+        return distances.amin(dim=1) / self.projection.shape[0]
 
 
 class PhotoEncoder(nn.Module):
-    """Normalised photos [N, 3, S, S] -> feature tokens [N, F, D] and per-attribute softmax probabilities.
+    """Normalised photos [N, 3, S, S] -> feature tokens [N, F, D], per-attribute softmax
+    probabilities and, once fitted, each photo's familiarity [N].
 
-    This is encoder.onnx.
+    This is encoder.onnx; `output_names` are its outputs, in `forward`'s order.
     """
 
     def __init__(self, config: ModelConfig, backbone_weights: str | None = None):
         super().__init__()
         self.config = config
-        if config.backbone == "scratch":
-            self.backbone: nn.Module = ScratchBackbone(config.widths, config.depths)
-        elif config.backbone == "mobilenet_v2":
-            self.backbone = MobileNetV2Backbone(backbone_weights)
-        else:
-            raise ValueError(f"unknown backbone {config.backbone!r}")
+        self.backbone = build_backbone(config.backbone, backbone_weights, config.widths, config.depths)
         # oneDNN's convolutions run about twice as fast on channels-last tensors here.
         self.backbone.to(memory_format=torch.channels_last)
         channels = self.backbone.out_channels
@@ -183,18 +140,39 @@ class PhotoEncoder(nn.Module):
         if config.attribute_token:
             self.attribute_token = Dense(sum(c for _, c in config.attributes), d)
         self.norm = nn.LayerNorm(d)
+        self.familiarity = (
+            Familiarity(2 * channels, config.familiarity_components, config.familiarity_classes) if config.familiarity_components else None
+        )
 
-    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Returns (features, probs of attribute 0, probs of attribute 1, …)."""
-        fmap = self.backbone(images.contiguous(memory_format=torch.channels_last))  # [N, C, g, g]
-        pooled = self.head_dropout(torch.cat([fmap.mean(dim=(2, 3)), fmap.amax(dim=(2, 3))], dim=1))
-        probs = [torch.softmax(head(pooled), dim=-1) for head in self.heads]
+    @property
+    def output_names(self) -> list[str]:
+        names = ["features", *(f"probs_{name}" for name, _ in self.config.attributes)]
+        return names + (["familiarity"] if self.familiarity is not None else [])
+
+    def backbone_map(self, images: torch.Tensor) -> torch.Tensor:
+        """Normalised photos -> the backbone's feature map [N, C, g, g]."""
+        return self.backbone(images.contiguous(memory_format=torch.channels_last))
+
+    @staticmethod
+    def pool(fmap: torch.Tensor) -> torch.Tensor:
+        """[N, C, g, g] -> [N, 2C]: average- and max-pooled."""
+        return torch.cat([fmap.mean(dim=(2, 3)), fmap.amax(dim=(2, 3))], dim=1)
+
+    def from_map(self, fmap: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The encoder's outputs from a backbone feature map (the frozen warm-up trains on cached maps)."""
+        pooled = self.pool(fmap)
+        probs = [torch.softmax(head(self.head_dropout(pooled)), dim=-1) for head in self.heads]
         tokens = self.project(fmap.flatten(2).transpose(1, 2)) + self.position  # [N, g*g, D]
         if self.config.attribute_token:
             # Detached: the heads learn from labels only; the text learns to read them.
             verdict = self.attribute_token(torch.cat(probs, dim=-1).detach())
             tokens = torch.cat([tokens, verdict.unsqueeze(1)], dim=1)
-        return (self.norm(tokens), *probs)
+        outputs = (self.norm(tokens), *probs)
+        return outputs + ((self.familiarity(pooled),) if self.familiarity is not None else ())
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Returns (features, probs of attribute 0, probs of attribute 1, …[, familiarity])."""
+        return self.from_map(self.backbone_map(images))
 
 
 def _tied_projection(x: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
@@ -324,6 +302,7 @@ class EncodedProducts:
     probs: list[torch.Tensor]  # per attribute [B, labels]: mean over the product's photos
     memory: torch.Tensor  # [B, K*F, D]: the photos' features concatenated, zero-padded
     memory_mask: torch.Tensor  # [B, K*F]
+    familiarity: torch.Tensor | None  # [B]: mean over the product's photos; None before it is fitted
 
 
 class FacetModel(nn.Module):
@@ -335,33 +314,45 @@ class FacetModel(nn.Module):
 
     def encode_products(self, images: torch.Tensor, photo_mask: torch.Tensor, augment=None) -> EncodedProducts:
         """images uint8 [B, K, 3, S, S] with photo_mask [B, K] -> product probabilities and decoder memory."""
-        b, k = photo_mask.shape
         real = photo_mask.bool()
         photos = images[real]  # [N, 3, S, S], product by product, photos in order
         photos = photos.float() / 255.0 if photos.dtype == torch.uint8 else photos
         if augment is not None:
             photos = augment(photos)
-        features, *photo_probs = self.encoder(normalise_images(photos))
+        return self._per_product(self.encoder(normalise_images(photos)), photo_mask)
+
+    def encode_maps(self, maps: torch.Tensor, photo_mask: torch.Tensor) -> EncodedProducts:
+        """The same from the real photos' backbone maps [N, C, g, g] (cached while the backbone is frozen)."""
+        return self._per_product(self.encoder.from_map(maps), photo_mask)
+
+    def _per_product(self, outputs: tuple[torch.Tensor, ...], photo_mask: torch.Tensor) -> EncodedProducts:
+        """Photo outputs (real photos, product by product) -> per-product means and the padded decoder memory."""
+        b, k = photo_mask.shape
+        real = photo_mask.bool()
+        n_attributes = len(self.config.attributes)
+        features, photo_probs = outputs[0], list(outputs[1 : 1 + n_attributes])
         f, d = features.shape[1], features.shape[2]
         padded = features.new_zeros(b, k, f, d)
         padded[real] = features
         counts = photo_mask.sum(dim=1, keepdim=True)
-        probs = []
-        for p in photo_probs:
-            per_product = p.new_zeros(b, k, p.shape[1])
-            per_product[real] = p
-            probs.append(per_product.sum(dim=1) / counts)
-        memory_mask = photo_mask.repeat_interleave(f, dim=1)
-        return EncodedProducts(photo_probs, probs, padded.view(b, k * f, d), memory_mask)
 
-    def losses(self, batch, augment=None) -> "Losses":
-        """Joint loss: each attribute head's NLL of the product's mean probabilities, plus text cross-entropy."""
-        encoded = self.encode_products(batch.images, batch.photo_mask, augment)
+        def mean(per_photo: torch.Tensor) -> torch.Tensor:
+            per_product = per_photo.new_zeros(b, k, *per_photo.shape[1:])
+            per_product[real] = per_photo
+            return per_product.sum(dim=1) / counts.view(b, *([1] * (per_photo.dim() - 1)))
+
+        familiarity = mean(outputs[1 + n_attributes]) if len(outputs) > 1 + n_attributes else None
+        memory_mask = photo_mask.repeat_interleave(f, dim=1)
+        return EncodedProducts(photo_probs, [mean(p) for p in photo_probs], padded.view(b, k * f, d), memory_mask, familiarity)
+
+    def losses(self, encoded: EncodedProducts, batch, class_weights: list[torch.Tensor | None] | None = None) -> "Losses":
+        """Joint loss: each attribute head's (class-weighted) NLL of the product's mean probabilities, plus text cross-entropy."""
         parts: dict[str, torch.Tensor] = {}
         for a, ((name, _), probs) in enumerate(zip(self.config.attributes, encoded.probs)):
             labels = batch.labels[:, a]
             if (labels >= 0).any():  # heads whose label is null for the whole batch add nothing
-                parts[name] = F.nll_loss(torch.log(probs.clamp_min(1e-8)), labels, ignore_index=-100)
+                weight = class_weights[a] if class_weights is not None else None
+                parts[name] = F.nll_loss(torch.log(probs.clamp_min(1e-8)), labels, weight=weight, ignore_index=-100)
         logits = None
         if (batch.targets != PAD_ID).any():
             logits, _ = self.decoder(batch.tokens, self.decoder.empty_past(batch.tokens.shape[0]), encoded.memory, encoded.memory_mask)
@@ -379,11 +370,22 @@ class Losses:
 
 
 @torch.no_grad()
-def greedy_decode(decoder: CaptionDecoder, memory: torch.Tensor, memory_mask: torch.Tensor, max_length: int | None = None) -> list[list[int]]:
+def greedy_decode(
+    decoder: CaptionDecoder,
+    memory: torch.Tensor,
+    memory_mask: torch.Tensor,
+    max_length: int | None = None,
+    banned: list[set[int]] | None = None,
+    once: frozenset[int] = frozenset(),
+) -> list[list[int]]:
     """Greedy token ids per product (no <bos>, up to and including <eos>), through the cache path.
 
     Same calls as the runtime makes on decoder.onnx: first [<bos>] with P = 0,
-    then one token at a time with the previous `present` as `past`.
+    then one token at a time with the previous `present` as `past`. `banned[b]` are ids row b
+    never emits (constrained decoding: slots of attributes it must not state); an id in `once`
+    is banned for a row after the row has emitted it (each slot at most once), and no row emits
+    its previous token again (house-style text has no doubled word; a decoder on unfamiliar photos
+    can otherwise loop). The runtime applies the same rules (models/runtime/greedy-decoder.ts).
     """
     max_length = max_length or decoder.config.max_length
     batch = memory.shape[0]
@@ -391,13 +393,23 @@ def greedy_decode(decoder: CaptionDecoder, memory: torch.Tensor, memory_mask: to
     past = decoder.empty_past(batch)
     out: list[list[int]] = [[] for _ in range(batch)]
     done = [False] * batch
+    rows_banned = [set(b) for b in banned] if banned is not None else [set() for _ in range(batch)]
     for _ in range(max_length):
         logits, past = decoder(tokens, past, memory, memory_mask)
-        chosen = logits[:, -1].argmax(dim=-1)  # first index on ties, like the runtime
+        step = logits[:, -1].clone()
+        for b, ids in enumerate(rows_banned):
+            if ids:
+                step[b, sorted(ids)] = -math.inf
+            if out[b]:
+                step[b, out[b][-1]] = -math.inf
+        chosen = step.argmax(dim=-1)  # first index on ties, like the runtime
         for b in range(batch):
             if not done[b]:
-                out[b].append(int(chosen[b]))
-                done[b] = int(chosen[b]) == EOS_ID
+                token = int(chosen[b])
+                out[b].append(token)
+                done[b] = token == EOS_ID
+                if token in once:
+                    rows_banned[b].add(token)
         if all(done):
             break
         tokens = chosen.unsqueeze(1)

@@ -3,9 +3,10 @@
     PYTHONPATH=models/training /usr/bin/python3 -m facet_train.reference --bundle BUNDLE_DIR --data DATASET_DIR [--limit N]
 
 Prints a JSON array, one object per product in dataset order:
-{"id", "tokens": greedy ids without <bos>, up to and including <eos>, "text",
- "probs": {attribute: mean of the photos' probabilities}}. The runtime must
-reproduce the tokens exactly and the probabilities within 1e-4.
+{"id", "tokens": constrained greedy ids without <bos>, up to and including <eos>, "text",
+ "probs": {attribute: mean of the photos' probabilities, calibrated}, "familiarity", "stated",
+ "review"}, served at the default review threshold (policy.py). The runtime must reproduce the
+tokens, text, stated labels and review reasons exactly, and the numbers within 1e-4.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from pathlib import Path
 
 import torch
 
+from .memory import reexec_with_malloc_tunables
 from .bundle import MANIFEST, BundleError, read_manifest
 from .checkpoint import CheckpointError, load_checkpoint
 from .data import DatasetError, load_dataset
-from .evaluate import check_compatible
 from .inference import predict
+from .labels_map import LabelsMapError, align, check_image_size
+from .policy import Policy
 from .tokenizer import WordTokenizer
 
 
@@ -45,18 +48,23 @@ def main(argv: list[str] | None = None) -> int:
         checkpoint = load_checkpoint(args.bundle / "pytorch_model.pt")
         tokenizer = WordTokenizer.load(args.bundle / manifest["tokenizer"]["file"])
         dataset = load_dataset(args.data)
-        check_compatible(manifest, dataset)
-    except (BundleError, CheckpointError, DatasetError) as e:
+        check_image_size(manifest, dataset)
+        dataset = align(dataset, checkpoint.attributes, None).dataset
+    except (BundleError, CheckpointError, DatasetError, LabelsMapError) as e:
         print(f"facet_train.reference: {e}", file=sys.stderr)
         return 1
     count = len(dataset.products) if args.limit is None else min(args.limit, len(dataset.products))
-    predictions = predict(checkpoint.model, tokenizer, dataset, list(range(count)), args.batch_size)
+    predictions = predict(checkpoint.model, tokenizer, dataset, list(range(count)), args.batch_size, Policy.from_manifest(manifest))
     names = [a.name for a in dataset.attributes]
-    out = [{"id": p.id, "tokens": p.tokens, "text": p.text, "probs": dict(zip(names, p.probs))} for p in predictions]
+    out = [
+        {"id": p.id, "tokens": p.tokens, "text": p.text, "probs": dict(zip(names, p.probs)), "familiarity": p.familiarity, "stated": p.stated, "review": p.review}
+        for p in predictions
+    ]
     json.dump(out, sys.stdout)
     sys.stdout.write("\n")
     return 0
 
 
 if __name__ == "__main__":
+    reexec_with_malloc_tunables()
     sys.exit(main())

@@ -22,11 +22,21 @@ METAL_RGB = {"yellow gold": (230, 180, 40), "white gold": (150, 150, 160), "rose
 GEM_RGB = {"ruby": (200, 20, 40), "sapphire": (30, 40, 200)}
 
 
-def reference(labels: dict[str, str]) -> str:
-    text = f"{labels['finish'].capitalize()} {labels['metal']} {labels['category']}"
+def segments(labels: dict[str, str | None]) -> list[dict]:
+    """The house-style-like sentence as segments (models/FORMAT.md); unknown labels left out."""
+    out: list[dict] = []
+    if labels.get("finish"):
+        out.append({"text": labels["finish"].capitalize(), "slot": "finish"})
+    out.append({"text": labels["metal"], "slot": "metal"})
+    out.append({"text": labels["category"], "slot": "category", "fallback": "piece"})
     if labels["gemstone"] != "none":
-        text += f" set with a {labels['gemstone']}"
-    return text + ", on a slim band."
+        out.append({"text": f"set with a {labels['gemstone']}", "slot": "gemstone"})
+    out.append({"text": ", on a slim band."})
+    return out
+
+
+def reference(labels: dict[str, str | None]) -> str:
+    return " ".join(s["text"] for s in segments(labels)).replace(" ,", ",")
 
 
 def draw(labels: dict[str, str], size: int, rng: np.random.Generator) -> np.ndarray:
@@ -48,9 +58,12 @@ def draw(labels: dict[str, str], size: int, rng: np.random.Generator) -> np.ndar
     return image
 
 
-def write_fake_dataset(out: Path, products: int = 40, image_size: int = 64, seed: int = 0, null_share: float = 0.0) -> Path:
+def write_fake_dataset(
+    out: Path, products: int = 40, image_size: int = 64, seed: int = 0, null_share: float = 0.0, with_segments: bool = False, splits: bool = False
+) -> Path:
     """Writes the dataset to `out` (created) and returns it. `null_share` of the products
-    lose their finish label and their reference, as a real catalogue might."""
+    lose their finish label and their reference, as a real catalogue might. `with_segments`
+    adds reference_segments; `splits` gives each product a train/val/test split (60/20/20 by index)."""
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
     images: list[np.ndarray] = []
@@ -65,6 +78,10 @@ def write_fake_dataset(out: Path, products: int = 40, image_size: int = 64, seed
         if rng.random() < null_share:
             item["attributes"]["finish"] = None
             item["reference"] = None
+        if with_segments and item["reference"] is not None:
+            item["reference_segments"] = segments(item["attributes"])
+        if splits:
+            item["split"] = ("train", "train", "train", "val", "test")[p % 5]
         items.append(item)
     np.stack(images).tofile(out / "images.u8")
     with (out / "items.jsonl").open("w") as f:

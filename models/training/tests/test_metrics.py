@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from facet_train.metrics import accuracy_and_macro_f1, corpus_bleu, is_consistent, rouge_l, stated_attributes, stated_label  # noqa: E402
+from facet_train.metrics import accuracy_and_macro_f1, classification_report, corpus_bleu, is_consistent, rouge_l, stated_labels  # noqa: E402
 
 LABELS = {
     "category": ["ring", "earrings", "necklace", "bracelet", "pendant", "brooch"],
@@ -54,25 +54,36 @@ class AttributeMetricsTest(unittest.TestCase):
         self.assertAlmostEqual(m["macro_f1"], (2 / 3 + 0) / 2)
 
 
+class ClassificationReportTest(unittest.TestCase):
+    def test_per_class_figures_and_confusion(self):
+        r = classification_report(["a", "a", "b", "c"], ["a", "b", "b", "b"], ["a", "b", "c"])
+        self.assertEqual(r["confusion"], {"labels": ["a", "b", "c"], "matrix": [[1, 1, 0], [0, 1, 0], [0, 1, 0]]})
+        self.assertEqual(r["classes"]["a"], {"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 2, "predicted": 1})
+        self.assertAlmostEqual(r["classes"]["b"]["precision"], 1 / 3)
+        self.assertEqual(r["classes"]["c"]["precision"], None)  # never predicted
+        self.assertEqual(r["classes"]["c"]["recall"], 0.0)
+
+
 class ConsistencyTest(unittest.TestCase):
     def test_reads_house_style(self):
         text = "Polished yellow gold ring set with a diamond in a halo setting, on a slim band."
-        self.assertEqual(stated_attributes(text, LABELS), {"category": "ring", "metal": "yellow gold", "gemstone": "diamond"})
+        self.assertEqual(stated_labels(text, LABELS["metal"]), {"yellow gold"})
+        self.assertEqual(stated_labels(text, LABELS["gemstone"]), {"diamond"})
+        self.assertEqual(stated_labels("Brushed white gold earrings, in a stud style.", LABELS["gemstone"]), set())
 
-    def test_whole_words_only_and_no_gemstone(self):
-        text = "Brushed white gold earrings, in a stud style."
-        self.assertEqual(stated_attributes(text, LABELS), {"category": "earrings", "metal": "white gold", "gemstone": "none"})
-
-    def test_longest_match_wins_and_ties_are_unknown(self):
-        self.assertEqual(stated_label("a yellow gold ring", ["gold", "yellow gold"]), "yellow gold")
-        self.assertIsNone(stated_label("a ruby and a jade", ["ruby", "jade"]))
-        self.assertIsNone(stated_label("a brass ring", ["copper"]))
+    def test_a_label_inside_a_longer_one_does_not_count(self):
+        self.assertEqual(stated_labels("a yellow gold ring", ["gold", "yellow gold"]), {"yellow gold"})
+        self.assertEqual(stated_labels("a ruby and a jade", ["ruby", "jade"]), {"ruby", "jade"})
+        self.assertEqual(stated_labels("a brass ring", ["copper"]), set())
 
     def test_is_consistent(self):
         text = "Hammered copper bracelet set with a pearl, on a cable chain."
         self.assertTrue(is_consistent(text, {"category": "bracelet", "metal": "copper", "gemstone": "pearl"}, LABELS))
         self.assertFalse(is_consistent(text, {"category": "bracelet", "metal": "copper", "gemstone": "none"}, LABELS))
-        self.assertFalse(is_consistent("Polished ring.", {"category": "ring", "metal": "copper", "gemstone": "none"}, LABELS))
+        self.assertFalse(is_consistent("Polished earrings.", {"category": "ring", "metal": "copper", "gemstone": "none"}, LABELS))
+        # Leaving an attribute out (below the review threshold) is no contradiction.
+        self.assertTrue(is_consistent("Polished ring.", {"category": "ring", "metal": "copper", "gemstone": "ruby"}, LABELS))
+        self.assertFalse(is_consistent("A ring with a ruby and a pearl.", {"category": "ring", "metal": "copper", "gemstone": "ruby"}, LABELS))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
+import os
 import sys
+import tempfile
 import unittest
 from pathlib import Path
+from unittest import mock
 
 import torch
 
@@ -87,6 +90,23 @@ class PhotoPaddingTest(unittest.TestCase):
 
 
 class GreedyTest(unittest.TestCase):
+    def test_banned_ids_never_come_and_once_ids_come_at_most_once(self):
+        model = small_model(5)
+        memory, mask = torch.randn(3, 8, 32), torch.ones(3, 8)
+        free = greedy_decode(model.decoder, memory, mask)
+        common = max(set(free[0]), key=free[0].count)  # an id row 0 emits when free
+        constrained = greedy_decode(model.decoder, memory, mask, banned=[{common}, set(), set()], once=frozenset(range(4, 30)))
+        self.assertNotIn(common, constrained[0])
+        for seq in constrained:
+            words = [t for t in seq if t >= 4]
+            self.assertEqual(len(words), len(set(words)))
+
+    def test_no_sequence_repeats_its_previous_token(self):
+        model = small_model(5)
+        memory, mask = torch.randn(4, 8, 32), torch.ones(4, 8)
+        for seq in greedy_decode(model.decoder, memory, mask):
+            self.assertTrue(all(a != b for a, b in zip(seq, seq[1:])), seq)
+
     def test_sequences_stop_at_eos_or_max_length(self):
         model = small_model(5)
         memory, mask = torch.randn(3, 8, 32), torch.ones(3, 8)
@@ -96,40 +116,59 @@ class GreedyTest(unittest.TestCase):
             self.assertNotIn(2, seq[:-1])
 
 
-if __name__ == "__main__":
-    unittest.main()
+PRETRAINED = Path(__file__).resolve().parents[4] / "shared/pretrained/mobilenet_v2-imagenet-dequantized.pth"
 
 
-PRETRAINED = Path("/work/shared/pretrained/mobilenet_v2-imagenet-dequantized.pth")
+class BackboneTest(unittest.TestCase):
+    def test_every_architecture_builds_with_random_weights(self):
+        from facet_train.backbones import ARCHITECTURES, RANDOM_WEIGHTS, build_backbone
 
+        for name, architecture in ARCHITECTURES.items():
+            with self.subTest(name):
+                backbone = build_backbone(name, RANDOM_WEIGHTS, [], []).eval()
+                with torch.no_grad():
+                    self.assertEqual(tuple(backbone(torch.zeros(1, 3, 64, 64)).shape), (1, architecture.channels, 2, 2))
 
-class MobileNetV2Test(unittest.TestCase):
-    def test_layout_matches_torchvision_keys(self):
-        from facet_train.model import MobileNetV2Backbone
-
-        backbone = MobileNetV2Backbone(None)
-        keys = set(backbone.features.state_dict())
-        self.assertIn("0.0.weight", keys)
-        self.assertIn("1.conv.0.0.weight", keys)  # first block: no expansion
-        self.assertIn("2.conv.0.0.weight", keys)
-        self.assertIn("17.conv.3.running_var", keys)
-        self.assertIn("18.0.weight", keys)
-        self.assertEqual(tuple(backbone(torch.zeros(1, 3, 64, 64)).shape), (1, 1280, 2, 2))
-
-    @unittest.skipUnless(PRETRAINED.is_file(), "no pretrained MobileNetV2 weights on this machine")
+    @unittest.skipUnless(PRETRAINED.is_file(), f"{PRETRAINED} is not here (../shared: real photos and pretrained weights)")
     def test_loads_torchvision_weights_and_keeps_their_statistics(self):
-        from facet_train.model import MobileNetV2Backbone
+        from facet_train.backbones import build_backbone
 
-        backbone = MobileNetV2Backbone(str(PRETRAINED)).train()
-        self.assertFalse(backbone.features[0][1].training)
+        backbone = build_backbone("mobilenet_v2", str(PRETRAINED), [], []).train()
+        self.assertTrue(backbone.training)
+        self.assertFalse(backbone.features[0][1].training)  # batch norm stays in eval mode
 
     def test_rejects_other_state_dicts(self):
-        import tempfile
-
-        from facet_train.model import MobileNetV2Backbone
+        from facet_train.backbones import BackboneError, build_backbone
 
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "w.pt"
             torch.save({"features.0.0.weight": torch.zeros(1)}, path)
-            with self.assertRaisesRegex(ValueError, "not a torchvision mobilenet_v2 state dict"):
-                MobileNetV2Backbone(str(path))
+            with self.assertRaisesRegex(BackboneError, "not a torchvision mobilenet_v2 state dict"):
+                build_backbone("mobilenet_v2", str(path), [], [])
+
+    def test_weights_default_to_torchvisions_cache_and_say_where_they_looked(self):
+        from facet_train.backbones import BackboneError, resolve_weights
+
+        with tempfile.TemporaryDirectory() as tmp, mock.patch.dict(os.environ, {"TORCH_HOME": tmp}):
+            with self.assertRaisesRegex(BackboneError, f"resnet50-0676ba61.pth in {tmp}/hub/checkpoints"):
+                resolve_weights("resnet50", None)
+            cached = Path(tmp) / "hub/checkpoints/resnet50-0676ba61.pth"
+            cached.parent.mkdir(parents=True)
+            cached.write_bytes(b"")
+            self.assertEqual(resolve_weights("resnet50", None), str(cached))
+
+
+class FamiliarityTest(unittest.TestCase):
+    def test_distance_is_small_near_a_centre_and_large_far_away(self):
+        from facet_train.model import Familiarity
+
+        f = Familiarity(4, 2, 2)
+        f.projection.copy_(torch.tensor([[1.0, 0, 0, 0], [0, 1.0, 0, 0]]))
+        f.centres.copy_(torch.tensor([[0.0, 0.0], [10.0, 0.0]]))
+        scores = f(torch.tensor([[0.0, 0, 5, 5], [10.0, 1, 0, 0], [5.0, 5, 0, 0]]))
+        torch.testing.assert_close(scores, torch.tensor([0.0, 0.5, 25.0]))
+
+
+
+if __name__ == "__main__":
+    unittest.main()
