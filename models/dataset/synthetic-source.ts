@@ -12,7 +12,6 @@ export async function* syntheticSource(seed: number, count: number, concurrency 
       id: product.id,
       photos,
       attributes: { ...product.attributes },
-      reference: product.referenceDescription,
       artisan: product.artisanDescription,
     };
   }

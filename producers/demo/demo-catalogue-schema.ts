@@ -7,7 +7,9 @@ import type { Knex } from "knex";
  * - a view with the columns Facet reads: product_id, category, updated_at, photo_keys,
  *   description, locked, description_edited_at (when a person last edited the text);
  * - a function Facet calls to set a product's description (apply and rollback), which
- *   returns false when the product no longer exists.
+ *   returns false when the product no longer exists;
+ * - a labels view for training (`facet dataset export --catalogue`, LABELS_RELATION): product_id
+ *   and one text column per attribute, from the structured fields its sellers fill in.
  *
  * Facet never reads or writes the marketplace's tables directly.
  */
@@ -29,6 +31,16 @@ export async function createDemoCatalogue(db: Knex, schema: string): Promise<voi
     [schema],
   );
   await db.raw(`create index if not exists products_updated_at_idx on ??.products (updated_at)`, [schema]);
+  // The structured attribute fields a listing form asks sellers for (null: left blank).
+  for (const column of ["metal", "gemstone", "finish", "setting", "style"]) {
+    await db.raw(`alter table ??.products add column if not exists ?? text`, [schema, column]);
+  }
+  await db.raw(
+    `create or replace view ??.product_labels as
+       select id as product_id, category, metal, gemstone, finish, setting, style
+       from ??.products where deleted_at is null`,
+    [schema, schema],
+  );
   await db.raw(
     `create or replace view ??.catalogue as
        select id as product_id, category, updated_at, photo_keys, description, locked, description_edited_at

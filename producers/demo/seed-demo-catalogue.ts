@@ -2,7 +2,8 @@ import { sniffFormat } from "../../models/runtime/preprocess.js";
 import { performance } from "node:perf_hooks";
 import type { Knex } from "knex";
 import { generateCatalogue, Random, type Metal, type ProductSpec } from "../../models/catalogue/index.js";
-import { PermanentError, TransientError } from "../../shared/errors/index.js";
+import { PermanentError } from "../../shared/errors/index.js";
+import { retryTransient } from "../../shared/errors/retry-transient.js";
 import type { WritableObjectStore } from "../../shared/storage/object-store.js";
 import { createDemoCatalogue } from "./demo-catalogue-schema.js";
 
@@ -81,7 +82,7 @@ export interface DemoListing {
 export const LOCKED_SHARE = 0.03;
 /** Seeded `updated_at` values fall within this many days before the seed. */
 export const UPDATED_WITHIN_DAYS = 60;
-/** Rows per INSERT: one round trip per 200 products, and 200 × 8 parameters is far below Postgres' 65,535. */
+/** Rows per INSERT: one round trip per 200 products, and 200 × 13 parameters is far below Postgres' 65,535. */
 const ROWS_PER_INSERT = 200;
 /** Attempts of one upload that fails transiently (a 503, a reset connection) before the seed gives up. */
 const UPLOAD_ATTEMPTS = 4;
@@ -160,7 +161,7 @@ export async function seedDemoCatalogue(options: SeedDemoCatalogueOptions): Prom
         const key = `${product.id}/${n}.${ext}`;
         photoKeys.push(key);
         await uploads.add(async () => {
-          await putWithRetry(imageStore, key, bytes, CONTENT_TYPES[ext]);
+          await retryTransient(() => imageStore.put(key, bytes, CONTENT_TYPES[ext]), { attempts: UPLOAD_ATTEMPTS });
           summary.photos += 1;
           summary.bytes += bytes.byteLength;
         });
@@ -216,6 +217,8 @@ interface ProductRow {
   locked: boolean;
   updatedAgoSeconds: number;
   editedAgoSeconds: number;
+  /** metal, gemstone, finish, setting, style: the listing's structured fields. */
+  fields: [string, string, string, string, string];
 }
 
 function productRow(product: ProductSpec, photoKeys: string[]): ProductRow {
@@ -229,6 +232,7 @@ function productRow(product: ProductSpec, photoKeys: string[]): ProductRow {
     locked: listing.locked,
     updatedAgoSeconds: listing.updatedAgoSeconds,
     editedAgoSeconds: listing.editedAgoSeconds,
+    fields: [product.attributes.metal, product.attributes.gemstone, product.attributes.finish, product.attributes.setting, product.attributes.style],
   };
 }
 
@@ -237,36 +241,25 @@ function productRow(product: ProductSpec, photoKeys: string[]): ProductRow {
  * untouched (the `where` on the update), so a second seed moves no `updated_at`.
  */
 async function upsertProducts(db: Knex, schema: string, rows: readonly ProductRow[]): Promise<{ inserted: number; updated: number }> {
-  const values = rows.map(() => `(?, ?, ?, ?::text[], ?, ?, now() - ?::integer * interval '1 second', now() - ?::integer * interval '1 second')`);
-  const bindings = rows.flatMap((r) => [r.id, r.title, r.category, r.photoKeys, r.description, r.locked, r.updatedAgoSeconds, r.editedAgoSeconds]);
+  const values = rows.map(() => `(?, ?, ?, ?::text[], ?, ?, now() - ?::integer * interval '1 second', now() - ?::integer * interval '1 second', ?, ?, ?, ?, ?)`);
+  const bindings = rows.flatMap((r) => [r.id, r.title, r.category, r.photoKeys, r.description, r.locked, r.updatedAgoSeconds, r.editedAgoSeconds, ...r.fields]);
   const result = await db.raw<{ rows: Array<{ inserted: boolean }> }>(
-    `insert into ??.products as p (id, title, category, photo_keys, description, locked, updated_at, description_edited_at)
+    `insert into ??.products as p (id, title, category, photo_keys, description, locked, updated_at, description_edited_at, metal, gemstone, finish, setting, style)
      values ${values.join(", ")}
      on conflict (id) do update set
        title = excluded.title, category = excluded.category, photo_keys = excluded.photo_keys,
        description = excluded.description, locked = excluded.locked, updated_at = excluded.updated_at,
-       description_edited_at = excluded.description_edited_at, description_generated_at = null, deleted_at = null
-     where (p.title, p.category, p.photo_keys, p.description, p.locked)
-             is distinct from (excluded.title, excluded.category, excluded.photo_keys, excluded.description, excluded.locked)
+       description_edited_at = excluded.description_edited_at, description_generated_at = null, deleted_at = null,
+       metal = excluded.metal, gemstone = excluded.gemstone, finish = excluded.finish, setting = excluded.setting, style = excluded.style
+     where (p.title, p.category, p.photo_keys, p.description, p.locked, p.metal, p.gemstone, p.finish, p.setting, p.style)
+             is distinct from (excluded.title, excluded.category, excluded.photo_keys, excluded.description, excluded.locked,
+                               excluded.metal, excluded.gemstone, excluded.finish, excluded.setting, excluded.style)
         or p.deleted_at is not null or p.description_generated_at is not null
      returning (p.xmax = 0) as inserted`,
     [schema, ...bindings],
   );
   const inserted = result.rows.filter((r) => r.inserted).length;
   return { inserted, updated: result.rows.length - inserted };
-}
-
-async function putWithRetry(store: WritableObjectStore, key: string, bytes: Uint8Array, contentType: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await store.put(key, bytes, contentType);
-    } catch (error) {
-      if (!(error instanceof TransientError) || attempt >= UPLOAD_ATTEMPTS) throw error;
-      // Exponential backoff with full jitter, so many uploads failing together do not retry in step.
-      const delayMs = Math.max(error.retryAfterMs ?? 0, Math.random() * 200 * 2 ** attempt);
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
-    }
-  }
 }
 
 /**
