@@ -1,5 +1,5 @@
 import { runFacet } from "../test/helpers/facet-process.js";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -54,6 +54,36 @@ describe("facet describe", () => {
     expect(code).toBe(1);
     expect(stdout).toMatch(/corrupt\.jpg\n\s+FAILED photo_(corrupt|truncated): photo 1 of product corrupt\.jpg: /);
     expect(stdout).toContain(truth[0]?.category as string);
+  });
+
+  it("describes any number of files, a batch at a time, and names a file it cannot read", async () => {
+    const many = path.join(tmp, "many");
+    await mkdir(many);
+    const names = Array.from({ length: 1000 }, (_, i) => path.join(many, `p${String(i).padStart(4, "0")}.img`));
+    const bytes = await readFile(files[0] as string);
+    await Promise.all(names.map((n) => writeFile(n, bytes)));
+    const missing = path.join(many, "gone.jpg");
+    const { code, stdout } = await facet("describe", "--json", ...names, missing);
+    expect(code).toBe(1);
+    const out = JSON.parse(stdout) as Array<{ id: string; ok: boolean; code?: string; message?: string; review?: { decision: string } }>;
+    expect(out).toHaveLength(1001);
+    expect(out.slice(0, 1000).every((o) => o.ok && o.review !== undefined)).toBe(true);
+    expect(out[1000]).toMatchObject({ id: "gone.jpg", ok: false, code: "file_unreadable" });
+    expect(out[1000]?.message).toContain(`cannot read ${missing} (ENOENT)`);
+  }, 120_000);
+
+  it("prints each result's review decision, and sends one that contradicts the seller's text to review", async () => {
+    const { code, stdout } = await facet("describe", files[0] as string);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/decision\s+(apply|needs_review \(.+\))/);
+    const metal = truth[0]?.metal as string;
+    const other = metal === "copper" ? "solid 18k gold" : "pure copper";
+    const contradicted = await facet("describe", "--json", "--seller-text", `Handmade ${other} piece`, files[0] as string);
+    const [result] = JSON.parse(contradicted.stdout);
+    if (result.attributes.metal.stated) {
+      expect(result.review.reasons).toContain("contradicts_seller");
+      expect(result.review.contradictions[0]).toMatchObject({ attribute: "metal", predicted: result.attributes.metal.label });
+    }
   });
 
   it("exits 2 with one line naming a bad flag", async () => {

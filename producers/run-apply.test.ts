@@ -35,6 +35,9 @@ function done(runId: string, productId: string, mode: RunMode, confidence = 0.9)
   return {
     kind: "done", runId, productId, mode, modelName: "facet-demo", modelVersion: "1.0.0", inputHash: "h", description: `${runId} says ${productId}`,
     attributes: { category: { label: "ring", confidence: 0.99 }, metal: { label: "copper", confidence } },
+    // The worker's decision, as its review policy makes it at the test's threshold of 0.6.
+    review: { reasons: confidence < 0.6 ? ["low_confidence"] : [] },
+    familiarity: null,
   };
 }
 

@@ -36,7 +36,7 @@ async function completedWithFailures() {
   await writeOutcomes(
     ctx,
     [
-      { kind: "done", runId: run.id, productId: "f1", mode: "shadow", modelName: "m", modelVersion: "1.0.0", inputHash: "h", description: "d", attributes: { category: { label: "ring", confidence: 0.9 } } },
+      { kind: "done", runId: run.id, productId: "f1", mode: "shadow", modelName: "m", modelVersion: "1.0.0", inputHash: "h", description: "d", attributes: { category: { label: "ring", confidence: 0.9 } }, review: { reasons: [] }, familiarity: null },
       { kind: "failed", runId: run.id, productId: "f2", reason: "photo_missing", detail: "0.jpg: missing" },
       { kind: "failed", runId: run.id, productId: "f3", reason: "fetch_exhausted" },
     ],

@@ -39,6 +39,8 @@ async function finishedRun(mode: RunMode, ids: string[]) {
   const outcomes: ItemOutcome[] = ids.map((productId) => ({
     kind: "done", runId: run.id, productId, mode, modelName: "facet-demo", modelVersion: "1.0.0", inputHash: "h", description: `${run.id} says ${productId}`,
     attributes: { category: { label: "ring", confidence: 0.99 } },
+    review: { reasons: [] },
+    familiarity: null,
   }));
   await writeOutcomes(ctx, outcomes, settings);
   await transitionRun(ctx, run.id, "running");

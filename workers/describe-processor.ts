@@ -10,6 +10,8 @@ import type { ModelBundle } from "../models/runtime/bundle.js";
 import { createDescriber, type Describer, type PreparedProduct } from "../models/runtime/describer.js";
 import type { InferenceEngine } from "../models/runtime/inference-engine.js";
 import type { Stage, WorkerMetrics } from "../shared/metrics/metrics.js";
+import { withSellerFacts } from "../models/review/seller-review.js";
+import type { SellerInput } from "../models/review/seller-facts.js";
 import { createItemLookup } from "./item-lookup.js";
 import { MicroBatcher } from "./micro-batcher.js";
 import { writeOutcomes, type ApplySettings, type ItemOutcome } from "./result-writer.js";
@@ -47,6 +49,7 @@ interface BatchItem {
   run: Run;
   product: PreparedProduct;
   inputHash: string;
+  seller: SellerInput;
 }
 
 /** The dependency an error came from, for facet_dependency_errors_total (undefined: not a dependency's). */
@@ -112,8 +115,9 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
             deps.metrics?.inferenceBusy.inc(Math.max(0, engine.busySeconds() - busyBefore));
             return results;
           });
-          const outcomes: ItemOutcome[] = described.map((r, i) => {
+          const outcomes: ItemOutcome[] = described.map((d, i) => {
             const item = items[i] as BatchItem;
+            const r = withSellerFacts(d, item.seller);
             return {
               kind: "done",
               runId: item.run.id,
@@ -124,6 +128,8 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
               inputHash: item.inputHash,
               description: r.description,
               attributes: r.attributes,
+              review: r.review,
+              familiarity: r.familiarity,
             };
           });
           await timed("write", () => writeOutcomes(deps.ledger, outcomes, deps.apply));
@@ -231,7 +237,8 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
           withModel(run.model_version, ({ bundle }) => preprocessorFor(bundle).preprocess({ id: data.productId, photos })),
         );
         stage = "batch";
-        const outcome = await (await batcherFor(run.model_version)).submit({ run, product: prepared, inputHash: hash.digest("hex") });
+        const seller = { texts: [item.seller.text], fields: { category: item.seller.category } };
+        const outcome = await (await batcherFor(run.model_version)).submit({ run, product: prepared, inputHash: hash.digest("hex"), seller });
         log.debug({ stage: "outcome" }, `product ${outcome.kind}`);
         return outcome.kind;
       } catch (error) {

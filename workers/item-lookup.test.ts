@@ -12,7 +12,7 @@ beforeAll(async () => {
   t = await createTestDb();
   await createDemoCatalogue(t.db, t.catalogueSchema);
   await t.db.withSchema(t.catalogueSchema).table("products").insert([
-    { id: "a", title: "x", category: "ring", photo_keys: ["a/1.jpg", "a/2.jpg"] },
+    { id: "a", title: "x", category: "ring", photo_keys: ["a/1.jpg", "a/2.jpg"], description: "925 silver ring" },
     { id: "b", title: "x", category: "ring", photo_keys: ["b/1.jpg"] },
     { id: "c", title: "x", category: "ring", photo_keys: [] },
   ]);
@@ -45,9 +45,9 @@ describe("item lookup", () => {
     );
     expect(queries).toBe(1);
     expect(result).toEqual([
-      { state: "pending", present: true, photoKeys: ["a/1.jpg", "a/2.jpg"] },
-      { state: "pending", present: true, photoKeys: ["b/1.jpg"] },
-      { state: "pending", present: true, photoKeys: [] },
+      { state: "pending", present: true, photoKeys: ["a/1.jpg", "a/2.jpg"], seller: { text: "925 silver ring", category: "ring" } },
+      { state: "pending", present: true, photoKeys: ["b/1.jpg"], seller: { text: null, category: "ring" } },
+      { state: "pending", present: true, photoKeys: [], seller: { text: null, category: "ring" } },
       undefined,
       undefined,
     ]);
@@ -59,7 +59,23 @@ describe("item lookup", () => {
     await t.db.withSchema(t.schema).table("run_items").where({ run_id: runId, product_id: "a" }).update({ state: "done" });
     await t.db.withSchema(t.catalogueSchema).table("products").where({ id: "b" }).delete();
     expect(await lookup.load(runId, "a")).toMatchObject({ state: "done" });
-    expect(await lookup.load(runId, "b")).toEqual({ state: "pending", present: false, photoKeys: [] });
+    expect(await lookup.load(runId, "b")).toEqual({ state: "pending", present: false, photoKeys: [], seller: { text: null, category: null } });
+  });
+
+  it("reads the seller's facts from the artisan's words, not from the text Facet applied", async () => {
+    const [version] = await t.db.withSchema(t.schema).table("description_versions").insert({
+      run_id: runId, product_id: "c", model_name: "m", model_version: "1.0.0", input_hash: "h", description: "Polished copper ring.",
+      attributes: {}, min_confidence: 1, status: "applied",
+    }).returning("id");
+    await t.db.withSchema(t.schema).table("current_descriptions").insert({
+      product_id: "c", version_id: (version as { id: number }).id, run_id: runId, description: "Polished copper ring.",
+      previous_description: "hand made silver ring", artisan_description: "hand made silver ring",
+    });
+    await t.db.withSchema(t.catalogueSchema).table("products").where({ id: "c" }).update({ description: "Polished copper ring." });
+    expect((await createItemLookup(ctx).load(runId, "c"))?.seller.text).toBe("hand made silver ring");
+    // Once the artisan writes again, their new words are the facts.
+    await t.db.withSchema(t.catalogueSchema).table("products").where({ id: "c" }).update({ description: "gold ring" });
+    expect((await createItemLookup(ctx).load(runId, "c"))?.seller.text).toBe("gold ring");
   });
 
   it("splits a burst larger than maxBatch into several queries", async () => {

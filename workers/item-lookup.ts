@@ -7,6 +7,8 @@ export interface ItemState {
   /** False once the product has left the catalogue (the item is skipped: product_gone). */
   present: boolean;
   photoKeys: string[];
+  /** What the seller said, for their facts: the artisan's text (not Facet's own applied text) and the catalogue's category field. */
+  seller: { text: string | null; category: string | null };
 }
 
 export interface ItemLookupOptions {
@@ -32,14 +34,26 @@ export function createItemLookup(ledger: LedgerContext, options: ItemLookupOptio
   const key = (runId: string, productId: string) => `${runId}\u0000${productId}`;
   const loader = new DataLoader<{ runId: string; productId: string }, ItemState | undefined>(
     async (items) => {
-      const { rows } = await ledger.db.raw<{ rows: Array<{ run_id: string; product_id: string; state: ItemState["state"]; present: boolean; photo_keys: string[] | null }> }>(
-        `select ri.run_id, ri.product_id, ri.state, c.product_id is not null as present, c.photo_keys
+      const { rows } = await ledger.db.raw<{
+        rows: Array<{ run_id: string; product_id: string; state: ItemState["state"]; present: boolean; photo_keys: string[] | null; seller_text: string | null; category: string | null }>;
+      }>(
+        // The catalogue's text is the artisan's unless it is the one Facet applied; then the
+        // artisan's words are the ones current_descriptions kept.
+        `select ri.run_id, ri.product_id, ri.state, c.product_id is not null as present, c.photo_keys, c.category,
+                case when cd.product_id is not null and c.description is not distinct from cd.description
+                     then coalesce(cd.artisan_description, cd.previous_description) else c.description end as seller_text
            from unnest(?::text[], ?::text[]) as k(run_id, product_id)
            join ??.run_items ri on ri.run_id = k.run_id and ri.product_id = k.product_id
-           left join ?? c on c.product_id = ri.product_id`,
-        [items.map((i) => i.runId), items.map((i) => i.productId), ledger.schema, ledger.catalogue],
+           left join ?? c on c.product_id = ri.product_id
+           left join ??.current_descriptions cd on cd.product_id = ri.product_id`,
+        [items.map((i) => i.runId), items.map((i) => i.productId), ledger.schema, ledger.catalogue, ledger.schema],
       );
-      const found = new Map(rows.map((r) => [key(r.run_id, r.product_id), { state: r.state, present: r.present, photoKeys: r.photo_keys ?? [] }]));
+      const found = new Map(
+        rows.map((r) => [
+          key(r.run_id, r.product_id),
+          { state: r.state, present: r.present, photoKeys: r.photo_keys ?? [], seller: { text: r.seller_text, category: r.category } },
+        ]),
+      );
       return items.map((i) => found.get(key(i.runId, i.productId)));
     },
     {

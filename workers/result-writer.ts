@@ -17,6 +17,10 @@ export type ItemOutcome =
       inputHash: string;
       description: string;
       attributes: Record<string, { label: string; confidence: number }>;
+      /** The worker's review decision: reasons to send it to a person (empty: it may be applied), and what the seller said where it contradicts them. */
+      review: { reasons: readonly string[]; contradictions?: ReadonlyArray<{ attribute: string; predicted: string; seller: string[] }> };
+      /** The photos' familiarity (null: the bundle has none). */
+      familiarity: number | null;
     }
   | { kind: "failed" | "skipped"; runId: string; productId: string; reason: string; detail?: string };
 
@@ -61,6 +65,9 @@ export async function writeOutcomes(ctx: LedgerContext, outcomes: readonly ItemO
             description: o.description,
             attributes: o.attributes,
             min_confidence: Math.min(...gated.map(([, a]) => a.confidence)),
+            review_reasons: [...o.review.reasons],
+            review_detail: o.review.contradictions?.length ? JSON.stringify({ contradictions: o.review.contradictions }) : null,
+            familiarity: o.familiarity,
           };
         }),
       )

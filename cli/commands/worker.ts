@@ -28,7 +28,7 @@ export async function workerCommand(args: string[]): Promise<number> {
     cacheDir: c.MODEL_CACHE_DIR,
     settings: { executionProvider: c.EXECUTION_PROVIDER, intraOpThreads: c.ORT_INTRA_OP_THREADS },
     inferenceThreads: c.INFERENCE_THREADS,
-    engine: { batchSize: c.BATCH_SIZE },
+    engine: { batchSize: c.BATCH_SIZE, review: { threshold: c.REVIEW_THRESHOLD, attributes: c.REVIEW_ATTRIBUTES } },
     logger: services.logger,
     onLoad: (load) => metrics.modelLoad.observe((load.fetchMs + load.loadMs) / 1000),
   });

@@ -96,6 +96,10 @@ async function readManifest(dir: string): Promise<Manifest> {
     if (t[key] >= t.vocab_size) throw new BundleError(file, `tokenizer.${key}`, `${t[key]} is outside the vocabulary (${t.vocab_size})`);
   }
   if (m.decoder.head_dim * m.decoder.heads <= 0) throw new BundleError(file, "decoder.heads", "must be positive");
+  for (const name of Object.keys(m.calibration?.attributes ?? {})) {
+    if (!m.attributes.some((a) => a.name === name)) throw new BundleError(file, `calibration.attributes.${name}`, "is not an attribute of the manifest");
+  }
+  if (m.familiarity && !m.encoder.familiarity) throw new BundleError(file, "familiarity", "has a threshold but encoder.familiarity names no output");
   for (const needed of [m.encoder.file, m.decoder.file, t.file]) {
     if (!(needed in m.files)) throw new BundleError(file, `files.${needed}`, "missing: every bundle file needs its sha256");
   }
@@ -137,6 +141,13 @@ async function readTokenizer(dir: string, manifest: Manifest): Promise<WordToken
     if (t[key] !== m[key]) throw new BundleError(file, key, `is ${t[key]}, manifest tokenizer.${key} says ${m[key]}`);
   }
   if (new Set(t.vocab).size !== t.vocab.length) throw new BundleError(file, "vocab", "has duplicate tokens");
+  if (t.format === "facet-word-tokenizer/2") {
+    const names = new Set(manifest.attributes.map((a) => a.name));
+    for (const [attribute, id] of Object.entries(t.slots)) {
+      if (!names.has(attribute)) throw new BundleError(file, `slots.${attribute}`, `is not an attribute of the manifest (${[...names].join(", ")})`);
+      if (t.vocab[id] !== `<${attribute}>`) throw new BundleError(file, `slots.${attribute}`, `id ${id} is ${JSON.stringify(t.vocab[id])}, not "<${attribute}>"`);
+    }
+  }
   return new WordTokenizer(t);
 }
 
@@ -146,6 +157,7 @@ function encoderSignature(m: Manifest): { inputs: Record<string, TensorSpec>; ou
     features: { type: "float32", shape: ["dynamic", m.encoder.feature_tokens, m.encoder.feature_dim] },
   };
   for (const a of m.attributes) outputs[`probs_${a.name}`] = { type: "float32", shape: ["dynamic", a.labels.length] };
+  if (m.encoder.familiarity) outputs[m.encoder.familiarity] = { type: "float32", shape: ["dynamic"] };
   return { inputs: { images: { type: "float32", shape: ["dynamic", 3, s, s] } }, outputs };
 }
 

@@ -3,6 +3,17 @@ import { PermanentError } from "../../shared/errors/index.js";
 import type { ModelBundle } from "./bundle.js";
 import { greedyDecode } from "./greedy-decoder.js";
 import { normalise, preprocessPhoto, PhotoError, type PreprocessOptions } from "./preprocess.js";
+import {
+  calibrate,
+  decide,
+  DEFAULT_REVIEW_SETTINGS,
+  modelReviewReasons,
+  statedLabels,
+  temperatures,
+  type Prediction,
+  type ReviewDecision,
+  type ReviewSettings,
+} from "./review-policy.js";
 
 /** A product to describe: its id and its photos' encoded bytes, primary photo first. */
 export interface ProductPhotos {
@@ -20,8 +31,12 @@ export interface PreparedProduct {
 
 export interface AttributePrediction {
   label: string;
-  /** Probability of `label`: the mean over the product's photos of the attribute head's softmax. */
+  /** Calibrated probability of `label`: the mean over the product's photos of the head's softmax, temperature-scaled. */
   confidence: number;
+  /** Whether the text states it (calibrated head, not "none", confidence at the review threshold). */
+  stated: boolean;
+  /** False for a head too thinly validated to trust (no temperature in the manifest): never stated, never gates. */
+  trusted: boolean;
 }
 
 export interface ProductDescription {
@@ -31,8 +46,12 @@ export interface ProductDescription {
   attributes: Record<string, AttributePrediction>;
   /** Generated token ids (the last is `<eos>` unless the length limit cut the text). */
   tokens: number[];
-  /** Full per-label probabilities, per attribute, in the manifest's label order. */
+  /** Full per-label calibrated probabilities, per attribute, in the manifest's label order. */
   probabilities: Record<string, number[]>;
+  /** Mean photo familiarity (distance to the training photos; above the manifest's threshold: unfamiliar), or null when the bundle has none. */
+  familiarity: number | null;
+  /** Whether the result may be applied, and if not why (the model's reasons; the pipeline may add contradicts_seller). */
+  review: ReviewDecision;
   model: { name: string; version: string };
   photosUsed: number;
   timings: {
@@ -70,6 +89,8 @@ export interface DescriberOptions {
   preprocessConcurrency?: number;
   /** Decompression-bomb guard: largest photo accepted, in pixels. */
   maxInputPixels?: number;
+  /** REVIEW_THRESHOLD and REVIEW_ATTRIBUTES: what the text states and what goes to review (default 0.9; category, metal, gemstone). */
+  review?: ReviewSettings;
 }
 
 export const DEFAULT_BATCH_SIZE = 32;
@@ -91,6 +112,10 @@ export function createDescriber(bundle: ModelBundle, options: DescriberOptions =
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
   const useCache = options.useCache ?? true;
   const concurrency = options.preprocessConcurrency ?? 4;
+  const review = options.review ?? DEFAULT_REVIEW_SETTINGS;
+  const temperature = temperatures(m);
+  const familiarityThreshold = m.familiarity?.threshold;
+  const slotIds = new Set(bundle.tokenizer.slots.values());
   const size = m.preprocessing.image_size;
   const pre: PreprocessOptions = {
     imageSize: size,
@@ -134,9 +159,15 @@ export function createDescriber(bundle: ModelBundle, options: DescriberOptions =
       counts.forEach((count, i) => {
         const mean = new Array<number>(k).fill(0);
         for (let j = 0; j < count; j++, photo++) for (let c = 0; c < k; c++) mean[c]! += probs[photo * k + c] as number;
-        (probabilities[i] as Record<string, number[]>)[attribute.name] = mean.map((v) => v / count);
+        (probabilities[i] as Record<string, number[]>)[attribute.name] = calibrate(
+          mean.map((v) => v / count),
+          temperature[attribute.name] ?? 1,
+        );
       });
     }
+    const familiarity = m.encoder.familiarity ? productMeans((enc[m.encoder.familiarity] as ort.Tensor).data as Float32Array, counts) : null;
+    const predictions = probabilities.map((probs) => predictionsOf(probs));
+    const stated = predictions.map((p) => statedLabels(p, review));
     const f = m.encoder.feature_tokens;
     const dim = m.encoder.feature_dim;
     const maxPhotos = Math.max(...counts);
@@ -165,31 +196,46 @@ export function createDescriber(bundle: ModelBundle, options: DescriberOptions =
       heads: m.decoder.heads,
       headDim: m.decoder.head_dim,
       useCache,
+      // Constrained decoding: the slots of attributes a product may not state are banned, and each slot comes once.
+      banned: stated.map((fills) => new Set([...bundle.tokenizer.slots].filter(([attribute]) => !(attribute in fills)).map(([, id]) => id))),
+      once: slotIds,
     });
     const decodeMs = performance.now() - decodeStart;
 
     return batch.map((product, i) => {
-      const probs = probabilities[i] as Record<string, number[]>;
-      const attributes: Record<string, AttributePrediction> = {};
-      for (const attribute of m.attributes) {
-        const p = probs[attribute.name] as number[];
-        let best = 0;
-        p.forEach((v, c) => (v > (p[best] as number) ? (best = c) : undefined));
-        attributes[attribute.name] = { label: attribute.labels[best] as string, confidence: p[best] as number };
-      }
+      const fills = stated[i] as Record<string, string>;
+      const prediction = predictions[i] as Record<string, Prediction>;
+      const attributes: Record<string, AttributePrediction> = Object.fromEntries(
+        Object.entries(prediction).map(([name, p]) => [name, { label: p.label, confidence: p.confidence, stated: name in fills, trusted: p.trusted }]),
+      );
       const ids = tokens[i] as number[];
+      const productFamiliarity = familiarity ? (familiarity[i] as number) : null;
       return {
         id: product.id,
         ok: true,
-        description: bundle.tokenizer.decode(ids),
+        description: bundle.tokenizer.decode(ids, fills),
         attributes,
         tokens: ids,
-        probabilities: probs,
+        probabilities: probabilities[i] as Record<string, number[]>,
+        familiarity: productFamiliarity,
+        review: decide(modelReviewReasons(prediction, productFamiliarity, familiarityThreshold, review, ids.at(-1) === bundle.tokenizer.eosId)),
         model: { name: m.name, version: m.version },
         photosUsed: product.photos.length,
         timings: { preprocessMs: product.preprocessMs, encodeMs, decodeMs, batchSize: b },
       };
     });
+  }
+
+  /** Each attribute's best label and its calibrated confidence (ties: the first label). */
+  function predictionsOf(probs: Record<string, number[]>): Record<string, Prediction> {
+    return Object.fromEntries(
+      m.attributes.map((attribute) => {
+        const p = probs[attribute.name] as number[];
+        let best = 0;
+        p.forEach((v, c) => (v > (p[best] as number) ? (best = c) : undefined));
+        return [attribute.name, { label: attribute.labels[best] as string, confidence: p[best] as number, trusted: temperature[attribute.name] !== null }];
+      }),
+    );
   }
 
   async function infer(products: readonly PreparedProduct[]): Promise<ProductDescription[]> {
@@ -215,6 +261,16 @@ export function createDescriber(bundle: ModelBundle, options: DescriberOptions =
   }
 
   return { bundle, preprocess, infer, describe };
+}
+
+/** Per product, the mean of its photos' values (`counts` photos each, in order). */
+function productMeans(values: Float32Array, counts: readonly number[]): number[] {
+  let photo = 0;
+  return counts.map((count) => {
+    let sum = 0;
+    for (let j = 0; j < count; j++, photo++) sum += values[photo] as number;
+    return sum / count;
+  });
 }
 
 /** `fn` over `items` with at most `limit` in flight; results in input order. */

@@ -63,3 +63,36 @@ describe("greedyDecode", () => {
     expect(tokens).toEqual([[4, 5, 6, 7, 8]]);
   });
 });
+
+describe("constrained greedy decoding", () => {
+  /** A decoder that always prefers token 4, then 5, then 6 (logits 3, 2, 1), then <eos>. */
+  const preferring: DecoderGraph = {
+    async run(feeds) {
+      const tokens = feeds.tokens as ort.Tensor;
+      const past = feeds.past as ort.Tensor;
+      const [b, t] = tokens.dims as [number, number];
+      const p = past.dims[3] as number;
+      const logits = new Float32Array(b * t * V);
+      for (let r = 0; r < b; r++) {
+        const row = (r * t + t - 1) * V;
+        if (p + t > 4) logits[row + EOS] = 10;
+        else [3, 2, 1].forEach((v, i) => (logits[row + 4 + i] = v));
+      }
+      const present = new ort.Tensor("float32", new Float32Array(b * 2 * (p + t)), [b, 2, 1, p + t, 1]);
+      return { logits: new ort.Tensor("float32", logits, [b, t, V]), present };
+    },
+  };
+
+  it("never repeats the previous token: the runner-up comes instead", async () => {
+    const free = await greedyDecode(preferring, { ...input([9, 9], true), maxLength: 8 });
+    expect(free.tokens[0]).toEqual([4, 5, 4, 5, EOS]);
+  });
+
+  it("never emits a banned id, and an id in `once` at most once per sequence", async () => {
+    const base = { ...input([9, 9], true), maxLength: 8 };
+    const constrained = await greedyDecode(preferring, { ...base, banned: [new Set([4]), new Set()], once: new Set([4, 5, 6]) });
+    // With 4, 5 and 6 used up, every remaining logit ties at 0: the lowest id wins, but not twice in a row.
+    expect(constrained.tokens[0]).toEqual([5, 6, 0, 1, EOS]);
+    expect(constrained.tokens[1]).toEqual([4, 5, 6, 0, EOS]);
+  });
+});

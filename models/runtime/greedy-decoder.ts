@@ -26,7 +26,17 @@ export interface GreedyDecodeInput {
    * whole prefix every step (the baseline the benchmark compares against).
    */
   useCache?: boolean;
+  /**
+   * Constrained decoding: per sequence, token ids it must never emit (the slots of attributes its
+   * text may not state). Absent: nothing banned.
+   */
+  banned?: ReadonlyArray<ReadonlySet<number>>;
+  /** Ids a sequence emits at most once (slots: each attribute is stated once); banned for it after. */
+  once?: ReadonlySet<number>;
 }
+
+// Every sequence also never emits its previous token again ("a a a …"): house-style text has no
+// doubled word, and on photos unlike its training a decoder can otherwise loop until maxLength.
 
 export interface GreedyDecodeResult {
   /** Generated ids per sequence, ending with `<eos>` unless `maxLength` cut it. */
@@ -55,6 +65,8 @@ export async function greedyDecode(graph: DecoderGraph, input: GreedyDecodeInput
   let past: ort.Tensor = emptyPast(batch, layers, heads, headDim);
   let running = batch;
   let steps = 0;
+  const banned = Array.from({ length: batch }, (_, i) => new Set(input.banned?.[i] ?? []));
+  const once = input.once ?? new Set<number>();
 
   while (running > 0) {
     const tokens = useCache ? lastTokens(rows, out, input.bosId) : prefixes(rows, out, input.bosId, steps + 1);
@@ -66,9 +78,11 @@ export async function greedyDecode(graph: DecoderGraph, input: GreedyDecodeInput
 
     rows.forEach((seq, r) => {
       if (finished[seq]) return;
-      const next = argmax(data, (r * t + (t - 1)) * v, v);
+      const rowBanned = banned[seq] as Set<number>;
       const tokensOut = out[seq] as number[];
+      const next = argmax(data, (r * t + (t - 1)) * v, v, rowBanned, tokensOut.at(-1));
       tokensOut.push(next);
+      if (once.has(next)) rowBanned.add(next);
       if (next === input.eosId || tokensOut.length >= input.maxLength) {
         finished[seq] = true;
         running -= 1;
@@ -120,10 +134,12 @@ export function takeRows(tensor: ort.Tensor, keep: readonly number[]): ort.Tenso
   return new ort.Tensor("float32", dst, [keep.length, ...dims.slice(1)]);
 }
 
-export function argmax(data: Float32Array, offset: number, length: number): number {
+/** Index of the largest of `length` values from `offset` (ties: the lowest index), skipping `banned` indices and `previous`. */
+export function argmax(data: Float32Array, offset: number, length: number, banned?: ReadonlySet<number>, previous?: number): number {
   let best = 0;
   let bestValue = -Infinity;
   for (let i = 0; i < length; i++) {
+    if (i === previous || (banned !== undefined && banned.size > 0 && banned.has(i))) continue;
     const value = data[offset + i] as number;
     if (value > bestValue) {
       bestValue = value;

@@ -21,7 +21,7 @@ export interface InferenceEngine {
   close(): Promise<void>;
 }
 
-export type EngineOptions = Pick<DescriberOptions, "batchSize" | "useCache">;
+export type EngineOptions = Pick<DescriberOptions, "batchSize" | "useCache" | "review">;
 
 /** Inference on the calling thread, with the bundle's own sessions (a CLI, a test, the reference). */
 export function inProcessEngine(bundle: ModelBundle, options: EngineOptions = {}): InferenceEngine {

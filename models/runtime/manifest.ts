@@ -35,6 +35,8 @@ export const manifestSchema = z.object({
     file: z.string().min(1),
     feature_tokens: z.number().int().positive(),
     feature_dim: z.number().int().positive(),
+    /** Name of the output giving each photo's familiarity (distance to the training photos), when the graph has one. */
+    familiarity: z.literal("familiarity").optional(),
   }),
   decoder: z.object({
     file: z.string().min(1),
@@ -45,7 +47,26 @@ export const manifestSchema = z.object({
   }),
   files: z.record(z.string(), z.object({ sha256, bytes: z.number().int().nonnegative().optional() })),
   training: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * Temperature scaling per attribute head, fitted on the validation split: a product's probabilities
+   * p become normalise(p^(1/T)). A head with too few validation labels has temperature null: its
+   * label is never stated in the text nor trusted by the review gate. Absent: every head as it is.
+   */
+  calibration: z
+    .object({
+      method: z.literal("temperature"),
+      attributes: z.record(
+        z.string(),
+        z.object({ temperature: z.number().positive().nullable(), support: z.number().int().nonnegative(), status: z.string() }).loose(),
+      ),
+    })
+    .loose()
+    .optional(),
+  /** Above `threshold`, a product's mean photo familiarity says its photos are unlike the training data (review: unfamiliar_photo). */
+  familiarity: z.object({ threshold: z.number().positive(), percentile: z.number(), fitted_on: z.string() }).loose().optional(),
   evaluation: z.record(z.string(), z.unknown()).optional(),
+  /** Written by `facet model publish`: where the bundle came from and how it measured. */
+  lineage: z.record(z.string(), z.unknown()).optional(),
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;

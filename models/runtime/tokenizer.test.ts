@@ -25,3 +25,24 @@ describe("WordTokenizer", () => {
     expect(tokenizer.decode([1, 20, 10, 0, 14, 4, 12, 6, 17, 8, 5])).toBe("Yellow gold ring, on a slim band.");
   });
 });
+
+describe("WordTokenizer with slots", () => {
+  const slotted = new WordTokenizer({
+    format: "facet-word-tokenizer/2",
+    vocab: ["<pad>", "<bos>", "<eos>", "<unk>", ".", "<category>", "<gemstone>", "<metal>", "a", "set", "with"],
+    pad_id: 0, bos_id: 1, eos_id: 2, unk_id: 3,
+    slots: { category: 5, gemstone: 6, metal: 7 },
+  });
+
+  it("fills each slot with its attribute's label and writes 'an' before a vowel", () => {
+    const ids = [7, 5, 9, 10, 8, 6, 4, 2];
+    expect(slotted.decode(ids, { metal: "sterling silver", category: "ring", gemstone: "emerald" })).toBe("Sterling silver ring set with an emerald.");
+    expect(slotted.decode(ids, { metal: "rose gold", category: "ring", gemstone: "ruby" })).toBe("Rose gold ring set with a ruby.");
+    expect(slotted.attributeOf(6)).toBe("gemstone");
+    expect(slotted.attributeOf(8)).toBeUndefined();
+  });
+
+  it("leaves out a slot whose attribute is not stated", () => {
+    expect(slotted.decode([7, 5, 4, 2], { category: "pendant" })).toBe("Pendant.");
+  });
+});

@@ -8,7 +8,10 @@ import type { LedgerContext } from "./run-ledger.js";
 export interface ApplySettings {
   /** `CATALOGUE_APPLY_FUNCTION`: `(product_id text, description text) returns boolean`. */
   applyFunction: string;
-  /** Below this smallest confidence (over `reviewAttributes`) a result goes to needs_review instead. */
+  /**
+   * Versions written before review reasons were recorded (review_reasons null) go to needs_review
+   * below this smallest confidence over `reviewAttributes`; newer ones carry the worker's decision.
+   */
   reviewThreshold: number;
   /** Attributes whose confidence gates apply (REVIEW_ATTRIBUTES). Default: all. */
   reviewAttributes?: readonly string[];
@@ -16,7 +19,8 @@ export interface ApplySettings {
 
 /**
  * Make a generated version the product's description, unless the artisan locked the text, or
- * edited it after Facet last applied one, or the model was unsure. Returns the version's status.
+ * edited it after Facet last applied one, or the version needs a person (its review reasons:
+ * unfamiliar photos, low confidence, a contradiction of the seller). Returns the version's status.
  * Used by apply runs as they go and by `facet run apply` for a shadow run.
  */
 export async function applyVersion(trx: Knex.Transaction, ctx: LedgerContext, versionId: number, apply: ApplySettings): Promise<string> {
@@ -27,7 +31,7 @@ export async function applyVersion(trx: Knex.Transaction, ctx: LedgerContext, ve
   if (!product) status = "product_gone";
   else if (product.locked) status = "kept_locked";
   else if (current && product.description_edited_at && product.description_edited_at > current.applied_at) status = "kept_edited";
-  else if (v.min_confidence < apply.reviewThreshold) status = "needs_review";
+  else if (v.review_reasons ? v.review_reasons.length > 0 : v.min_confidence < apply.reviewThreshold) status = "needs_review";
   else {
     status = (await callApplyFunction(trx, apply.applyFunction, v.product_id, v.description)) ? "applied" : "product_gone";
     if (status === "applied") {
@@ -42,6 +46,8 @@ export async function applyVersion(trx: Knex.Transaction, ctx: LedgerContext, ve
           applied_at: trx.fn.now(),
           previous_description: product.description,
           previous_version_id: current?.version_id ?? null,
+          // The artisan's own words, kept across Facet's later applies: seller facts are read from them.
+          artisan_description: current ? (current.artisan_description ?? current.previous_description) : product.description,
         })
         .onConflict("product_id")
         .merge();

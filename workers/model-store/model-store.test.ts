@@ -114,7 +114,7 @@ describe.each(["S3", "folder"] as const)("%s model store", (kind) => {
     expect(results.map((r) => r.dir)).toEqual([path.join(dir, "1.0.0"), path.join(dir, "1.0.0")]);
     expect(await readdir(dir)).toEqual(["1.0.0"]);
     expect((await readdir(path.join(dir, "1.0.0"))).sort()).toEqual(
-      ["decoder.onnx", "encoder.onnx", "manifest.json", "metrics.json", "pytorch_model.pt", "tokenizer.json"],
+      ["decoder.onnx", "encoder.onnx", "manifest.json", "pytorch_model.pt", "tokenizer.json"],
     );
   });
 });
