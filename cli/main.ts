@@ -12,12 +12,14 @@ import { dbCommand } from "./commands/db.js";
 import { runCommand } from "./commands/run.js";
 import { scheduleCommand } from "./commands/schedule.js";
 import { demoCommand } from "./commands/demo.js";
+import { modelCommand } from "./commands/model.js";
 import { producerCommand } from "./commands/producer.js";
 import { workerCommand } from "./commands/worker.js";
 
 const COMMANDS: Record<string, { summary: string; run: (args: string[]) => Promise<number> }> = {
   describe: { summary: "describe <photos…> [--model DIR] [--json]   describe products from local photos", run: describeCommand },
-  dataset: { summary: "dataset export …                            write a training dataset (synthetic or CSV)", run: datasetCommand },
+  dataset: { summary: "dataset export …                            write a training dataset (catalogue, CSV or synthetic)", run: datasetCommand },
+  model: { summary: "model train|evaluate|publish|list            the model lifecycle (facet model --help)", run: modelCommand },
   db: { summary: "db migrate                                  create or update Facet's tables", run: dbCommand },
   demo: { summary: "demo seed [--products N] [--seed S]            fill a demo marketplace and image store", run: demoCommand },
   producer: { summary: "producer                                    feed runs to the queue (long-running)", run: producerCommand },

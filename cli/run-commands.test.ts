@@ -60,6 +60,8 @@ async function runOver(mode: RunMode, finish: boolean) {
     const outcomes: ItemOutcome[] = ["c1", "c2", "c3"].map((productId) => ({
       kind: "done", runId: run.id, productId, mode, modelName: "facet-demo", modelVersion: "1.0.0", inputHash: "h", description: `new ${productId}`,
       attributes: { category: { label: "ring", confidence: 0.99 } },
+      review: { reasons: [] },
+      familiarity: null,
     }));
     await writeOutcomes(ctx, outcomes, { applyFunction: t.env.CATALOGUE_APPLY_FUNCTION, reviewThreshold: 0.6 });
   }

@@ -17,3 +17,20 @@ export function positiveInt(command: string, flag: string, value: string | undef
   if (!Number.isInteger(n) || n < 1) throw new ConfigError(`facet ${command}: --${flag} must be a positive integer, got '${value}'`);
   return n;
 }
+
+export type Subcommand = (args: string[]) => Promise<number>;
+
+/**
+ * Runs `facet COMMAND SUB args…`: SUB's handler, the help (exit 0 when asked for, 2 when SUB is
+ * missing) or a ConfigError naming an unknown SUB.
+ */
+export async function dispatch(command: string, help: string, subcommands: Readonly<Record<string, Subcommand>>, args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === undefined || sub === "--help" || sub === "-h") {
+    console.log(help);
+    return sub === undefined ? 2 : 0;
+  }
+  const handler = Object.hasOwn(subcommands, sub) ? subcommands[sub] : undefined;
+  if (!handler) throw new ConfigError(`facet ${command}: unknown command '${sub}' (see facet ${command} --help)`);
+  return handler(rest);
+}

@@ -1,7 +1,8 @@
 /**
  * The TypeScript runtime (onnxruntime-node on the exported graphs) against the Python
  * reference (the same model in PyTorch, models/training/facet_train/reference.py) on the
- * same photos: identical greedy tokens, attribute probabilities within 1e-4.
+ * same photos: identical constrained greedy tokens and text, the same stated labels and
+ * review reasons, calibrated probabilities and familiarity within 1e-4.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
@@ -23,6 +24,9 @@ interface ReferenceOutput {
   tokens: number[];
   text: string;
   probs: Record<string, number[]>;
+  familiarity: number | null;
+  stated: Record<string, string>;
+  review: string[];
 }
 
 describe.skipIf(missing !== undefined)("TypeScript runtime vs Python reference", () => {
@@ -33,7 +37,7 @@ describe.skipIf(missing !== undefined)("TypeScript runtime vs Python reference",
     const catalogue: SourceProduct[] = [];
     for await (const { product, photos } of generateCatalogue({ seed: 2024, count: 16 })) {
       products.push({ id: product.id, photos });
-      catalogue.push({ id: product.id, photos, attributes: { ...product.attributes }, reference: product.referenceDescription, artisan: null });
+      catalogue.push({ id: product.id, photos, attributes: { ...product.attributes }, artisan: null });
     }
     async function* source() {
       yield* catalogue;
@@ -59,13 +63,18 @@ describe.skipIf(missing !== undefined)("TypeScript runtime vs Python reference",
         if (!o.ok) return;
         expect(o.tokens).toEqual(ref.tokens);
         expect(o.description).toBe(ref.text);
+        // The same serving policy: what the text states, and why a result goes to review.
+        expect(Object.fromEntries(Object.entries(o.attributes).filter(([, a]) => a.stated).map(([n, a]) => [n, a.label]))).toEqual(ref.stated);
+        expect(o.review.reasons).toEqual(ref.review);
+        if (ref.familiarity === null) expect(o.familiarity).toBeNull();
+        else worst = Math.max(worst, Math.abs((o.familiarity as number) - ref.familiarity) / Math.max(1, ref.familiarity));
         for (const [name, p] of Object.entries(o.probabilities)) {
           const q = ref.probs[name] as number[];
           expect(q).toHaveLength(p.length);
           p.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - (q[j] as number)))));
         }
       });
-      console.log(`max |probability difference| TypeScript vs PyTorch over ${products.length} products: ${worst.toExponential(2)}`);
+      console.log(`max difference TypeScript vs PyTorch (probabilities; familiarity relative) over ${products.length} products: ${worst.toExponential(2)}`);
       expect(worst).toBeLessThan(1e-4);
     } finally {
       await bundle.close();

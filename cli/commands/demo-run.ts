@@ -1,4 +1,4 @@
-import { cp, mkdir, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import path from "node:path";
 import sharp from "sharp";
 import { pathToFileURL } from "node:url";
@@ -17,11 +17,15 @@ import { createDescribeProcessor } from "../../workers/describe-processor.js";
 import { startDescribeWorker } from "../../workers/describe-worker.js";
 import { createModelCache } from "../../workers/model-store/model-cache.js";
 import { openModelSource } from "../../workers/model-store/model-source.js";
+import { publishVersion } from "../../workers/model-store/publish-version.js";
+import { readEvaluationReport } from "../../models/card/evaluation-report.js";
 import { DEMO_MODEL_DIR } from "./describe.js";
 import { parseFlags, positiveInt } from "../usage-error.js";
 import { REPO_ROOT_DIR } from "../repo-root.js";
 
 const DEMO_VERSION = "1.0.0";
+/** The demo bundle's evaluation on its synthetic hold-out (npm run train:demo writes it). */
+const DEMO_EVALUATION = path.join(path.dirname(DEMO_MODEL_DIR.replace(/\/$/, "")), "demo.evaluation.json");
 
 /**
  * `npm run demo` (`facet demo run`): the whole product on one machine. Seeds a demo
@@ -54,15 +58,22 @@ export async function demoRunCommand(args: string[]): Promise<number> {
   const s3 = { region: config.S3_REGION, forcePathStyle: config.S3_FORCE_PATH_STYLE, ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}) };
   const source = openModelSource(config.MODEL_STORE, s3);
   sharp.concurrency(config.SHARP_CONCURRENCY);
-  const models = createModelCache({ source, cacheDir: config.MODEL_CACHE_DIR, settings: { executionProvider: config.EXECUTION_PROVIDER, intraOpThreads: config.ORT_INTRA_OP_THREADS }, inferenceThreads: config.INFERENCE_THREADS, engine: { batchSize: config.BATCH_SIZE }, logger });
+  const models = createModelCache({ source, cacheDir: config.MODEL_CACHE_DIR, settings: { executionProvider: config.EXECUTION_PROVIDER, intraOpThreads: config.ORT_INTRA_OP_THREADS }, inferenceThreads: config.INFERENCE_THREADS, engine: { batchSize: config.BATCH_SIZE, review: { threshold: config.REVIEW_THRESHOLD, attributes: config.REVIEW_ATTRIBUTES } }, logger });
   try {
     step(`database ${redactUrl(config.DATABASE_URL)}: migrating schema ${config.DB_SCHEMA}`);
     await migrate(db, config.DB_SCHEMA);
     if (config.MODEL_STORE.startsWith("file://")) {
-      const target = path.join(new URL(config.MODEL_STORE).pathname, DEMO_VERSION);
-      await rm(target, { recursive: true, force: true });
-      await mkdir(path.dirname(target), { recursive: true });
-      await cp(DEMO_MODEL_DIR, target, { recursive: true });
+      // The demo's own store is rebuilt each time (published versions are otherwise never replaced),
+      // then the demo bundle published the way any bundle is: lineage, evaluation and model card.
+      await rm(path.join(new URL(config.MODEL_STORE).pathname, DEMO_VERSION), { recursive: true, force: true });
+      await publishVersion({
+        bundleDir: DEMO_MODEL_DIR,
+        version: DEMO_VERSION,
+        report: await readEvaluationReport(DEMO_EVALUATION),
+        reportFile: DEMO_EVALUATION,
+        source,
+        store: openWritableObjectStore(config.MODEL_STORE, s3),
+      });
       step(`model store ${config.MODEL_STORE}: published the demo model as ${DEMO_VERSION}`);
     }
     step(`seeding ${products} synthetic products into ${catalogueSchema}.products and ${config.IMAGE_STORE}`);

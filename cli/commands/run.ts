@@ -4,6 +4,7 @@ import type { Run, RunCounts } from "../../shared/ledger/run.js";
 import { describeSelection } from "../../shared/ledger/selection.js";
 import { requeueLost } from "../../producers/run-feeder.js";
 import { applyShadowRun } from "../../producers/run-apply.js";
+import { compareRuns } from "../../producers/run-compare.js";
 import { formatProgressLine } from "../../producers/run-progress.js";
 import { retryFailed } from "../../producers/run-retry.js";
 import { rollbackRun } from "../../producers/run-rollback.js";
@@ -12,7 +13,7 @@ import { openModelSource } from "../../workers/model-store/model-source.js";
 import { resolveVersion } from "../../workers/model-store/model-store.js";
 import { Services } from "../services.js";
 import { SELECTION_FLAGS, selectionFromFlags } from "../selection-flags.js";
-import { parseFlags, positiveInt } from "../usage-error.js";
+import { dispatch, parseFlags, positiveInt } from "../usage-error.js";
 
 const HELP = `usage: facet run <command> [options]   (every command takes --json)
 
@@ -23,7 +24,12 @@ const HELP = `usage: facet run <command> [options]   (every command takes --json
   list [--limit N]  recent runs
   pause RUN | resume RUN | cancel RUN
                     resume also re-enqueues whatever Redis lost (e.g. after FLUSHALL)
-  apply RUN         apply a shadow run's generated descriptions (same rules as --mode apply)
+  compare RUN_A [RUN_B] [--examples N]
+                    how many products change category, metal or gemstone between a (shadow)
+                    run and RUN_B, or what each product has now (Facet's applied text, else the
+                    seller's own words), with examples
+  apply RUN         apply a shadow run's generated descriptions (same rules as --mode apply;
+                    results the worker sent to review stay needs_review)
   rollback RUN      restore the text each product had before this run applied to it
                     (text the artisan edited or locked since is left alone)
   retry-failed RUN  put the run's failed items back in the queue (reopens a completed run)
@@ -31,34 +37,23 @@ const HELP = `usage: facet run <command> [options]   (every command takes --json
                     live progress until the run completes or is cancelled (--json: ndjson)`;
 
 export async function runCommand(args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  switch (sub) {
-    case "start":
-      return start(rest);
-    case "status":
-      return status(rest);
-    case "list":
-      return list(rest);
-    case "pause":
-    case "resume":
-    case "cancel":
-      return control(sub, rest);
-    case "apply":
-      return apply(rest);
-    case "rollback":
-      return rollback(rest);
-    case "retry-failed":
-      return retry(rest);
-    case "watch":
-      return watch(rest);
-    case undefined:
-    case "--help":
-    case "-h":
-      console.log(HELP);
-      return sub === undefined ? 2 : 0;
-    default:
-      throw new ConfigError(`facet run: unknown command '${sub}' (see facet run --help)`);
-  }
+  return dispatch("run",
+    HELP,
+    {
+      start,
+      status,
+      list,
+      pause: (rest) => control("pause", rest),
+      resume: (rest) => control("resume", rest),
+      cancel: (rest) => control("cancel", rest),
+      compare,
+      apply,
+      rollback,
+      "retry-failed": retry,
+      watch,
+    },
+    args,
+  );
 }
 
 async function start(args: string[]): Promise<number> {
@@ -164,6 +159,29 @@ async function control(action: "pause" | "resume" | "cancel", args: string[]): P
     }
     if (values.json) console.log(JSON.stringify(runJson(run)));
     else console.log(`${id} ${run.state}`);
+    return 0;
+  } finally {
+    await services.close();
+  }
+}
+
+async function compare(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags("run compare", args, { json: { type: "boolean", default: false }, examples: { type: "string" } });
+  const [runA, runB, extra] = positionals;
+  if (!runA || extra !== undefined) throw new ConfigError("facet run compare: give RUN_A and optionally RUN_B (see facet run --help)");
+  const services = new Services("cli");
+  try {
+    const result = await compareRuns(services.ledger, runA, runB ?? null, { examples: positiveInt("run compare", "examples", values.examples, 5) });
+    if (values.json) {
+      console.log(JSON.stringify(result));
+      return 0;
+    }
+    console.log(`${runA} against ${runB ?? "what each product has now"}: ${result.products} products${result.unmatched ? ` (${result.unmatched} with nothing to compare against)` : ""}`);
+    for (const [name, a] of Object.entries(result.attributes)) {
+      const share = a.compared ? ` (${((100 * a.changed) / a.compared).toFixed(1)}%)` : "";
+      console.log(`  ${name.padEnd(9)} ${a.changed} of ${a.compared} change${share}${a.transitions.length ? `: ${a.transitions.slice(0, 4).map((t) => `${t.from} → ${t.to} ${t.products}`).join(", ")}` : ""}`);
+      for (const e of a.examples) console.log(`      ${e.productId}: ${e.from} → ${e.to} (${(100 * e.confidence).toFixed(0)}%)  "${e.before ?? ""}" → "${e.after}"`);
+    }
     return 0;
   } finally {
     await services.close();

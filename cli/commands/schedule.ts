@@ -9,7 +9,7 @@ import { openModelSource } from "../../workers/model-store/model-source.js";
 import { resolveVersion } from "../../workers/model-store/model-store.js";
 import { SELECTION_FLAGS, SELECTION_USAGE, selectionFromFlags } from "../selection-flags.js";
 import { Services } from "../services.js";
-import { parseFlags, positiveInt } from "../usage-error.js";
+import { dispatch, parseFlags, positiveInt } from "../usage-error.js";
 
 /**
  * Runs scheduled runs start by default. Shadow, as `run start`: a schedule writes to the
@@ -36,22 +36,7 @@ const HELP = `usage: facet schedule <command> [options]   (every command takes -
   Schedules fire while a \`facet producer\` is running; a fire missed while none was runs once when one starts.`;
 
 export async function scheduleCommand(args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  switch (sub) {
-    case "set":
-      return set(rest);
-    case "list":
-      return list(rest);
-    case "remove":
-      return remove(rest);
-    case undefined:
-    case "--help":
-    case "-h":
-      console.log(HELP);
-      return sub === undefined ? 2 : 0;
-    default:
-      throw new ConfigError(`facet schedule: unknown command '${sub}' (see facet schedule --help)`);
-  }
+  return dispatch("schedule", HELP, { set, list, remove }, args);
 }
 
 async function set(args: string[]): Promise<number> {

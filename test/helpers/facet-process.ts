@@ -27,10 +27,11 @@ export function spawnFacet(args: string[], env: Record<string, string>): FacetPr
 /** Run the real `facet` command to its end; resolves with its exit code and output whatever the code. */
 export async function runFacet(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [path.join(REPO_ROOT, "bin/facet.mjs"), ...args], { cwd: REPO_ROOT, env });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [path.join(REPO_ROOT, "bin/facet.mjs"), ...args], { cwd: REPO_ROOT, env, maxBuffer: 256 * 1024 * 1024 });
     return { code: 0, stdout, stderr };
   } catch (e) {
-    const error = e as { code: number; stdout: string; stderr: string };
+    const error = e as { code: number | string | null; signal: string | null; stdout: string; stderr: string; message: string };
+    if (typeof error.code !== "number") throw new Error(`facet ${args[0]} did not exit by itself (${error.signal ?? error.code}); stderr: ${error.stderr.slice(-2000)}`);
     return { code: error.code, stdout: error.stdout, stderr: error.stderr };
   }
 }

@@ -10,9 +10,9 @@ export const PYTHON = process.env.FACET_PYTHON ?? "/usr/bin/python3";
 
 /** Why Python training can't run here, or undefined when it can. */
 export function pythonTorchMissing(): string | undefined {
-  const probe = spawnSync(PYTHON, ["-c", "import torch, numpy"], { encoding: "utf8" });
+  const probe = spawnSync(PYTHON, ["-c", "import torch, torchvision, numpy"], { encoding: "utf8" });
   if (probe.status === 0) return undefined;
-  return `${PYTHON} cannot import torch (install Debian's python3-torch: apt-get install python3-torch; .ci/run does)`;
+  return `${PYTHON} cannot import torch and torchvision (install Debian's python3-torch and python3-torchvision with apt-get; .ci/run does)`;
 }
 
 /** Run `python -m facet_train.<module> …args` from the repo root; rejects with its stderr on failure. */
