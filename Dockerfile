@@ -13,7 +13,10 @@ COPY cli cli
 COPY models/runtime models/runtime
 COPY models/catalogue models/catalogue
 COPY models/dataset models/dataset
+COPY models/review models/review
+COPY models/card models/card
 COPY models/demo models/demo
+COPY models/demo.evaluation.json models/
 COPY producers producers
 COPY shared shared
 COPY workers workers
