@@ -2,7 +2,7 @@ import { loadConfig, type FacetConfig } from "../shared/config/config.js";
 import { createDb, type Db } from "../shared/db/database.js";
 import type { LedgerContext } from "../shared/ledger/run-ledger.js";
 import { createLogger, type Logger } from "../shared/logging/logger.js";
-import { createDescribeQueue, redisConnection, type DescribeJob } from "../shared/queue/describe-queue.js";
+import { createDescribeQueue, redisConnection, SUSPECT_QUEUE, type DescribeJob } from "../shared/queue/describe-queue.js";
 import type { Queue } from "bullmq";
 
 /**
@@ -14,6 +14,7 @@ export class Services {
   readonly logger: Logger;
   private dbInstance: Db | undefined;
   private queueInstance: Queue<DescribeJob> | undefined;
+  private suspectQueueInstance: Queue<DescribeJob> | undefined;
 
   constructor(role: string, env: NodeJS.ProcessEnv = process.env) {
     this.config = loadConfig(env);
@@ -34,12 +35,19 @@ export class Services {
     return this.queueInstance;
   }
 
+  /** SUSPECT_QUEUE: items that crashed a worker (shared/queue/describe-queue.ts). */
+  get suspectQueue(): Queue<DescribeJob> {
+    this.suspectQueueInstance ??= createDescribeQueue(redisConnection(this.config.REDIS_URL), this.config.QUEUE_PREFIX, SUSPECT_QUEUE);
+    return this.suspectQueueInstance;
+  }
+
   get s3() {
     return { region: this.config.S3_REGION, forcePathStyle: this.config.S3_FORCE_PATH_STYLE, ...(this.config.S3_ENDPOINT ? { endpoint: this.config.S3_ENDPOINT } : {}) };
   }
 
   async close(): Promise<void> {
     await this.queueInstance?.close();
+    await this.suspectQueueInstance?.close();
     await this.dbInstance?.destroy();
     this.logger.flush();
   }

@@ -5,10 +5,14 @@ import type { Run } from "../shared/ledger/run.js";
 import {
   completeIfFinished, getRun, listRuns, markEnqueued, pendingItemsAfter, snapshotChunk, transitionRun, type LedgerContext,
 } from "../shared/ledger/run-ledger.js";
+import { countHanded, type JobLoss, type SettledLosses } from "../shared/ledger/lost-jobs.js";
+import { healRun } from "./lost-jobs.js";
 
 export interface RunFeederOptions {
   ledger: LedgerContext;
   queue: Queue<DescribeJob>;
+  /** SUSPECT_QUEUE: items that crashed a worker are enqueued again here, one per worker at a time. */
+  suspectQueue?: Queue<DescribeJob>;
   logger: Logger;
   /**
    * Most jobs of one run in Redis at once (waiting, delayed or active). Keeps Redis memory
@@ -20,6 +24,13 @@ export interface RunFeederOptions {
   snapshotChunk?: number;
   /** How often the feeder looks at the ledger, ms. Default 500. */
   intervalMs?: number;
+  /**
+   * How often each running run's handed items are checked for jobs that left Redis without an
+   * outcome (producers/lost-jobs.ts), ms: the longest a lost item waits. Default 10 000.
+   */
+  healIntervalMs?: number;
+  /** Told of every settled batch of lost jobs (the producer's metrics). */
+  onLostJobs?: (losses: readonly JobLoss[], settled: SettledLosses) => void;
 }
 
 export const FEEDER_STATES = { idle: "idle", running: "running", stopping: "stopping", stopped: "stopped" } as const;
@@ -27,18 +38,21 @@ export type FeederState = (typeof FEEDER_STATES)[keyof typeof FEEDER_STATES];
 
 /**
  * The producer's loop: snapshots new runs, keeps each running run's backlog in Redis topped
- * up from the ledger, completes runs with nothing pending. Stateless between ticks: every
- * decision is read from Postgres, so any number of restarts (or a Redis flush plus
- * `requeueLost`) loses nothing, and two feeders at once only duplicate harmless `add`s.
+ * up from the ledger, enqueues again what Redis lost (healRun, every healIntervalMs), completes
+ * runs with nothing pending. Stateless between ticks: every decision is read from Postgres, so
+ * any number of restarts or Redis flushes loses nothing, and two feeders at once only duplicate
+ * harmless `add`s.
  */
 export class RunFeeder {
-  private readonly options: Required<Omit<RunFeederOptions, "ledger" | "queue" | "logger">> & Pick<RunFeederOptions, "ledger" | "queue" | "logger">;
+  private readonly options: Required<Omit<RunFeederOptions, "ledger" | "queue" | "logger" | "onLostJobs" | "suspectQueue">> &
+    Pick<RunFeederOptions, "ledger" | "queue" | "logger" | "onLostJobs" | "suspectQueue">;
   private state: FeederState = FEEDER_STATES.idle;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  private lastHeal = 0;
 
   constructor(options: RunFeederOptions) {
-    this.options = { backlogPerRun: 2000, snapshotChunk: 5000, intervalMs: 500, ...options };
+    this.options = { backlogPerRun: 2000, snapshotChunk: 5000, intervalMs: 500, healIntervalMs: 10_000, ...options };
   }
 
   get status(): FeederState {
@@ -82,10 +96,20 @@ export class RunFeeder {
     const runs = await listRuns(this.options.ledger, { states: ["snapshotting", "running"], limit: 1000 });
     // Most urgent first, so a small urgent run is snapshotted and fed before a huge nightly one.
     runs.sort((a, b) => a.priority - b.priority || a.created_at.getTime() - b.created_at.getTime());
+    const heal = Date.now() - this.lastHeal >= this.options.healIntervalMs;
     for (const run of runs) {
+      if (heal) await this.heal(run);
       if (run.state === "snapshotting") await this.snapshot(run);
       else await this.feed(run);
     }
+    if (heal) this.lastHeal = Date.now();
+  }
+
+  /** Enqueue again what Redis lost of the run's handed items (or end the items at their limit). */
+  private async heal(run: Run): Promise<void> {
+    if (run.enqueued_seq === 0) return;
+    const { ledger, queue, suspectQueue, logger, onLostJobs } = this.options;
+    await healRun({ ledger, queue, logger, ...(suspectQueue ? { suspects: suspectQueue } : {}), ...(onLostJobs ? { onSettled: onLostJobs } : {}) }, run);
   }
 
   private async snapshot(run: Run): Promise<void> {
@@ -101,8 +125,7 @@ export class RunFeeder {
 
   private async feed(run: Run): Promise<void> {
     const { ledger, queue, backlogPerRun } = this.options;
-    const inFlight = await this.inFlight(run);
-    const room = backlogPerRun - inFlight;
+    const room = backlogPerRun - (await countHanded(ledger, run.id, run.enqueued_seq));
     if (room > 0) {
       const items = await pendingItemsAfter(ledger, run.id, run.enqueued_seq, room);
       if (items.length > 0) {
@@ -120,19 +143,6 @@ export class RunFeeder {
     if (run.state === "running" && (await completeIfFinished(ledger, run.id))) {
       this.options.logger.info({ runId: run.id }, "run completed");
     }
-  }
-
-  /** Items handed to Redis and not finished yet: the run's share of the backlog. */
-  private async inFlight(run: Run): Promise<number> {
-    const { db, schema } = this.options.ledger;
-    const row = await db
-      .withSchema(schema)
-      .table("run_items")
-      .where({ run_id: run.id, state: "pending" })
-      .where("seq", "<=", run.enqueued_seq)
-      .count({ n: "*" })
-      .first();
-    return Number(row?.n ?? 0);
   }
 }
 

@@ -14,7 +14,8 @@ import { createDemoCatalogue } from "../producers/demo/demo-catalogue-schema.js"
 import { seedDemoCatalogue } from "../producers/demo/seed-demo-catalogue.js";
 import { RunFeeder } from "../producers/run-feeder.js";
 import { createRun, getRun, runCounts, type LedgerContext } from "../shared/ledger/run-ledger.js";
-import { createDescribeQueue, redisConnection, type DescribeJob } from "../shared/queue/describe-queue.js";
+import { CRASH_LIMIT } from "../shared/ledger/lost-jobs.js";
+import { createDescribeQueue, MAX_STALLED_COUNT, redisConnection, SUSPECT_QUEUE, type DescribeJob } from "../shared/queue/describe-queue.js";
 import { openWritableObjectStore } from "../shared/storage/object-store.js";
 import type { Queue } from "bullmq";
 import { spawnFacet, type FacetProcess } from "./helpers/facet-process.js";
@@ -30,6 +31,7 @@ let tmp: string;
 let ctx: LedgerContext;
 let env: Record<string, string>;
 let queue: Queue<DescribeJob>;
+let suspects: Queue<DescribeJob>;
 let feeder: RunFeeder;
 const children: FacetProcess[] = [];
 
@@ -58,7 +60,8 @@ beforeAll(async () => {
   };
   ctx = t.ledger;
   queue = createDescribeQueue(redisConnection(redis.url), env.QUEUE_PREFIX as string);
-  feeder = new RunFeeder({ ledger: ctx, queue, logger, intervalMs: 100, backlogPerRun: 20 });
+  suspects = createDescribeQueue(redisConnection(redis.url), env.QUEUE_PREFIX as string, SUSPECT_QUEUE);
+  feeder = new RunFeeder({ ledger: ctx, queue, suspectQueue: suspects, logger, intervalMs: 100, backlogPerRun: 20, healIntervalMs: 500 });
   feeder.start();
 }, 120_000);
 
@@ -72,13 +75,14 @@ afterEach(async () => {
 afterAll(async () => {
   await feeder?.stop();
   await queue?.close();
+  await suspects?.close();
   await redis?.stop();
   await t?.drop();
   await rm(tmp, { recursive: true, force: true });
 });
 
-function worker(): FacetProcess {
-  const w = spawnFacet(["worker"], env);
+function worker(extraEnv: Record<string, string> = {}): FacetProcess {
+  const w = spawnFacet(["worker"], { ...env, ...extraEnv });
   children.push(w);
   return w;
 }
@@ -144,6 +148,50 @@ describe("pipeline resilience (real worker processes, Redis, Postgres)", () => {
     expect(await runCounts(ctx, run.id)).toMatchObject({ total: PRODUCTS, pending: 0, done: PRODUCTS });
     expect(await oneResultPerProduct(run.id)).toEqual({ versions: PRODUCTS, products: PRODUCTS });
   }, 180_000);
+
+  it("completes a run after Redis FLUSHALL by itself: the producer enqueues again what Redis lost", async () => {
+    const run = await createRun(ctx, { modelVersion: "1.0.0", selection: { kind: "all" }, mode: "shadow" });
+    const first = worker();
+    await waitFor("some products described", async () => (await finished(run.id)) >= 8, 60_000);
+    first.proc.kill("SIGKILL"); // with jobs in hand
+    expect(await first.exited).toBe("SIGKILL");
+    await redis.flushAll();
+    expect((await runCounts(ctx, run.id)).pending).toBeGreaterThan(0);
+
+    worker(); // no `facet run resume`
+    await waitFor("run completed after the flush", async () => (await getRun(ctx, run.id)).state === "completed", 120_000);
+    expect(await runCounts(ctx, run.id)).toMatchObject({ total: PRODUCTS, pending: 0, done: PRODUCTS });
+    expect(await oneResultPerProduct(run.id)).toEqual({ versions: PRODUCTS, products: PRODUCTS });
+  }, 180_000);
+
+  it("ends a poison pill that kills every worker taking it `worker_crashed`; the rest complete", async () => {
+    const poison = "syn-21-000005";
+    const run = await createRun(ctx, { modelVersion: "1.0.0", selection: { kind: "all" }, mode: "shadow" });
+    // A supervisor, as Kubernetes would be: a worker that dies is replaced.
+    let deaths = 0;
+    let current = worker({ FAULT_CRASH_PRODUCTS: poison, WORKER_CONCURRENCY: "8" });
+    let supervising = true;
+    const supervisor = (async () => {
+      while (supervising) {
+        const how = await current.exited;
+        if (!supervising) break;
+        if (how === "SIGKILL") deaths += 1;
+        current = worker({ FAULT_CRASH_PRODUCTS: poison, WORKER_CONCURRENCY: "8" });
+      }
+    })();
+    try {
+      await waitFor("run completed around the poison pill", async () => (await getRun(ctx, run.id)).state === "completed", 240_000);
+    } finally {
+      supervising = false;
+      current.proc.kill("SIGTERM");
+      await supervisor;
+    }
+    const failed = await t.db.withSchema(t.schema).table("run_items").where({ run_id: run.id, state: "failed" }).select("product_id", "reason", "crashes");
+    expect(failed).toEqual([{ product_id: poison, reason: "worker_crashed", crashes: CRASH_LIMIT }]);
+    expect(await runCounts(ctx, run.id)).toMatchObject({ total: PRODUCTS, pending: 0, done: PRODUCTS - 1, failed: 1 });
+    expect(await oneResultPerProduct(run.id)).toEqual({ versions: PRODUCTS - 1, products: PRODUCTS - 1 });
+    expect(deaths).toBe(CRASH_LIMIT * (MAX_STALLED_COUNT + 1));
+  }, 300_000);
 
   it("pauses, resumes and cancels runs from the CLI", async () => {
     const run = await createRun(ctx, { modelVersion: "1.0.0", selection: { kind: "all" }, mode: "shadow" });

@@ -40,6 +40,8 @@ export interface DescribeProcessorDeps {
   runCacheMs?: number;
   /** Prometheus metrics (stage times, outcomes, retries…); absent in tests that don't look. */
   metrics?: WorkerMetrics;
+  /** FAULT_CRASH_PRODUCTS: products whose job kills this process (tests of poison pills). */
+  crashOn?: ReadonlySet<string>;
 }
 
 /** What one job ended as (the job's return value, and a metrics label). */
@@ -187,6 +189,7 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
 
   async function processJob(job: Job<DescribeJob>): Promise<JobResult> {
     const data = describeJobSchema.parse(job.data);
+    if (deps.crashOn?.has(data.productId)) globalThis.process.kill(globalThis.process.pid, "SIGKILL");
     // Every line about this item names it: run, product, job (and the model, once known).
     let log = deps.logger.child({ runId: data.runId, productId: data.productId, jobId: job.id });
     let stage = "ledger";

@@ -1,6 +1,6 @@
 import { Worker, type ConnectionOptions } from "bullmq";
 import type { Logger } from "../shared/logging/logger.js";
-import { DESCRIBE_QUEUE, type DescribeJob } from "../shared/queue/describe-queue.js";
+import { DESCRIBE_QUEUE, MAX_STALLED_COUNT, SUSPECT_QUEUE, type DescribeJob } from "../shared/queue/describe-queue.js";
 import type { JobResult } from "./describe-processor.js";
 
 export interface DescribeWorkerOptions {
@@ -18,6 +18,8 @@ export interface DescribeWorkerOptions {
   lockDurationMs?: number;
   /** WORKER_STALLED_INTERVAL_MS (default 30 000). */
   stalledIntervalMs?: number;
+  /** false: take no job until `start()`. Default true. */
+  autorun?: boolean;
 }
 
 /**
@@ -26,31 +28,41 @@ export interface DescribeWorkerOptions {
  * finished by then are left to BullMQ's stalled-job check, which hands them to another worker.
  */
 export function startDescribeWorker(options: DescribeWorkerOptions) {
-  const worker = new Worker<DescribeJob, JobResult>(DESCRIBE_QUEUE, (job) => options.process(job), {
+  const settings = (concurrency: number) => ({
     connection: options.connection,
     prefix: options.prefix,
-    concurrency: options.concurrency,
+    concurrency,
+    // false: jobs are taken only after start(), once the caller has loaded the model (cli/commands/worker.ts).
+    autorun: options.autorun ?? true,
     // A job may wait for its batch and the model: its lock is renewed every lockDuration/2
     // by a timer, which keeps running because inference happens off the event loop.
     lockDuration: options.lockDurationMs ?? 60_000,
     stalledInterval: options.stalledIntervalMs ?? 30_000,
-    maxStalledCount: 3,
+    maxStalledCount: MAX_STALLED_COUNT,
   });
-  worker.on("error", (err) => options.logger.error({ err }, "worker error"));
+  const worker = new Worker<DescribeJob, JobResult>(DESCRIBE_QUEUE, (job) => options.process(job), settings(options.concurrency));
+  // Items that crashed a worker before: one at a time, so a poison pill takes no other suspect with it.
+  const suspects = new Worker<DescribeJob, JobResult>(SUSPECT_QUEUE, (job) => options.process(job), settings(1));
+  const workers = [worker, suspects];
+  for (const w of workers) w.on("error", (err) => options.logger.error({ err, queue: w.name }, "worker error"));
 
   let stopping: Promise<void> | undefined;
+  /** Begin taking jobs (BullMQ's run loops; they end when the workers close). */
+  function start(): void {
+    for (const w of workers) w.run().catch((err: unknown) => options.logger.error({ err, queue: w.name }, "worker loop failed"));
+  }
   async function stop(): Promise<void> {
     stopping ??= (async () => {
-      const closing = worker.close();
+      const closing = Promise.all(workers.map((w) => w.close()));
       // Jobs in hand may be waiting for company in a batch that will not fill now.
       await options.flush();
       const deadline = new Promise<"timeout">((resolve) => setTimeout(resolve, options.shutdownDeadlineMs, "timeout").unref());
       if ((await Promise.race([closing.then(() => "closed" as const), deadline])) === "timeout") {
         options.logger.warn({ deadlineMs: options.shutdownDeadlineMs }, "shutdown deadline passed; unfinished jobs go back to the queue");
-        await worker.close(true);
+        await Promise.all(workers.map((w) => w.close(true)));
       }
     })();
     return stopping;
   }
-  return { worker, stop };
+  return { workers, start, stop, stopped: () => stopping !== undefined };
 }

@@ -29,7 +29,15 @@ export async function producerCommand(args: string[]): Promise<number> {
   let observability: { close(): Promise<void> } | undefined;
   try {
     observability = await serveObservability(services, metrics.registry);
-    const feeder = new RunFeeder({ ledger: services.ledger, queue: services.queue, logger: services.logger, backlogPerRun: services.config.BACKLOG_PER_RUN });
+    const feeder = new RunFeeder({
+      ledger: services.ledger,
+      queue: services.queue,
+      suspectQueue: services.suspectQueue,
+      logger: services.logger,
+      backlogPerRun: services.config.BACKLOG_PER_RUN,
+      healIntervalMs: services.config.HEAL_INTERVAL_MS,
+      onLostJobs: (losses) => losses.forEach((loss) => metrics.lostJobs.inc({ kind: loss.kind })),
+    });
     const schedules = startScheduleWorker({
       connection: redisConnection(services.config.REDIS_URL),
       prefix: services.config.QUEUE_PREFIX,

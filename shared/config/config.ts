@@ -41,6 +41,11 @@ export const configSchema = z
     MODEL_CACHE_DIR: z.string().startsWith("/", "must be an absolute path").default("/tmp/facet-models"),
     /** Most jobs of one run in Redis at once: Redis memory stays flat whatever the run's size. */
     BACKLOG_PER_RUN: int(1, 1_000_000).default(2000),
+    /**
+     * How often the producer checks each running run's jobs for ones Redis lost or failed without
+     * an outcome, and enqueues them again (producers/lost-jobs.ts), ms: the longest a lost item waits.
+     */
+    HEAL_INTERVAL_MS: int(100, 3_600_000).default(10_000),
     /** S3-compatible endpoint (MinIO, a test server); unset means AWS. */
     S3_ENDPOINT: z.url().optional(),
     S3_REGION: z.string().min(1).default("us-east-1"),
@@ -55,7 +60,7 @@ export const configSchema = z
     /**
      * Inference threads per worker process and model version, each with its own onnxruntime
      * sessions (model calls block their thread, so never the event loop). 0 infers on the
-     * main thread. Default 1: chosen by `npm run bench:pipeline` on 2 cores (README).
+     * main thread. Default 2: chosen by `npm run bench:pipeline` sweeps on 2 cores (README).
      */
     INFERENCE_THREADS: int(0, 64).default(2),
     /** Photos fetched at once per worker. */
@@ -77,7 +82,7 @@ export const configSchema = z
     /**
      * Calibrated confidence an attribute needs to be stated in the text and, for REVIEW_ATTRIBUTES,
      * for the result to be applied rather than sent to a person. 0.9: on real photos the fine-tuned
-     * bundle's applied products are then 99.2% right in category, for 9.9% sent to review
+     * bundle's applied products are then 99.3% right in category, for 7.7% sent to review
      * (README, "Confidence you can act on").
      */
     REVIEW_THRESHOLD: z.coerce.number().min(0).max(1).default(0.9),
@@ -93,6 +98,14 @@ export const configSchema = z
       .regex(/^[a-z_]+(,[a-z_]+)*$/, "comma-separated attribute names")
       .default("category")
       .transform((v) => v.split(",")),
+    /**
+     * Fault injection, for tests of the pipeline's healing only: product ids whose job SIGKILLs the
+     * worker that takes it (a poison pill). Empty (default): none.
+     */
+    FAULT_CRASH_PRODUCTS: z
+      .string()
+      .default("")
+      .transform((v) => new Set(v.split(",").filter((id) => id !== ""))),
     /**
      * How long a worker's hold on a job lasts without renewal, ms (renewed every half). After a
      * worker dies (SIGKILL, node lost), its jobs return to the queue within about this long.

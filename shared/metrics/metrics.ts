@@ -123,6 +123,8 @@ export interface ProducerSnapshot {
 
 export interface ProducerMetrics extends DependencyMetrics {
   registry: Registry;
+  /** Jobs that left Redis without an outcome, by what happened to them (producers/lost-jobs.ts). */
+  lostJobs: Counter<"kind">;
 }
 
 /**
@@ -199,5 +201,11 @@ export function createProducerMetrics(snapshot: () => Promise<ProducerSnapshot>,
       if (s) for (const [state, n] of Object.entries(s.runsByState)) this.set({ state }, n);
     },
   });
-  return { registry, dependencyErrors: dependencyErrors(registry) };
+  const lostJobs = new Counter({
+    name: "facet_queue_lost_jobs_total",
+    help: "Jobs of unfinished items found gone from Redis (missing), failed by the stall limit (crashed) or failed without an outcome (failed); each is enqueued again or, at its limit, ends the item.",
+    labelNames: ["kind"],
+    registers: [registry],
+  });
+  return { registry, dependencyErrors: dependencyErrors(registry), lostJobs };
 }

@@ -1,8 +1,14 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from "bullmq";
 import { z } from "zod";
 
-/** The one queue of describe jobs. Runs share it; BullMQ priorities order them. */
+/** The queue of describe jobs. Runs share it; BullMQ priorities order them. */
 export const DESCRIBE_QUEUE = "describe";
+/**
+ * Jobs of items whose job was already failed by the stall limit (a worker holding them died
+ * twice): a worker takes one of these at a time, so a poison pill kills only itself and the
+ * products that shared its worker are not counted as crashes again and again.
+ */
+export const SUSPECT_QUEUE = "describe-suspect";
 
 /** A job asks a worker to describe one product of one run. Everything else is in the ledger. */
 export const describeJobSchema = z.object({
@@ -23,17 +29,30 @@ export function describeJobId(runId: string, seq: number): string {
 /** Attempts per job: transient failures (timeouts, 5xx, throttling, resets) are retried this often. */
 export const DESCRIBE_ATTEMPTS = 6;
 
+/**
+ * Times a job may come back from a dead worker (its lock expired) before BullMQ fails it with
+ * STALL_LIMIT_REASON. The producer counts such failures against the item (run_items.crashes) and
+ * enqueues it again, up to CRASH_LIMIT (shared/ledger/lost-jobs.ts): a product that kills every
+ * worker ends `worker_crashed` after (MAX_STALLED_COUNT + 1) × CRASH_LIMIT deaths.
+ */
+export const MAX_STALLED_COUNT = 1;
+/** BullMQ's failedReason for a job failed by the stall limit. */
+export const STALL_LIMIT_REASON = "job stalled more than allowable limit";
+
 export const DESCRIBE_JOB_OPTIONS: JobsOptions = {
   attempts: DESCRIBE_ATTEMPTS,
   // 1 s, 2 s, 4 s, … with ±50% jitter, so a fleet retrying after an S3 hiccup doesn't stampede.
   backoff: { type: "exponential", delay: 1000, jitter: 0.5 },
   // The ledger keeps the outcome; Redis keeps nothing once a job is done.
   removeOnComplete: true,
-  removeOnFail: true,
+  // A failed job is one that ended without an outcome in the ledger (the stall limit, an error on
+  // its last attempt): it stays until the producer has read why and settled its item
+  // (producers/lost-jobs.ts), which removes it. The count only bounds Redis if no producer runs.
+  removeOnFail: { count: 10_000 },
 };
 
-export function createDescribeQueue(connection: ConnectionOptions, prefix: string): Queue<DescribeJob> {
-  return new Queue<DescribeJob>(DESCRIBE_QUEUE, { connection, prefix, defaultJobOptions: DESCRIBE_JOB_OPTIONS });
+export function createDescribeQueue(connection: ConnectionOptions, prefix: string, name: typeof DESCRIBE_QUEUE | typeof SUSPECT_QUEUE = DESCRIBE_QUEUE): Queue<DescribeJob> {
+  return new Queue<DescribeJob>(name, { connection, prefix, defaultJobOptions: DESCRIBE_JOB_OPTIONS });
 }
 
 /** BullMQ connection options from REDIS_URL. Workers need `maxRetriesPerRequest: null` (blocking commands). */
