@@ -54,6 +54,7 @@ export async function workerCommand(args: string[]): Promise<number> {
       maxInputPixels: c.MAX_INPUT_PIXELS,
       attempts: DESCRIBE_ATTEMPTS,
       metrics,
+      crashOn: c.FAULT_CRASH_PRODUCTS,
     });
     const worker = startDescribeWorker({
       connection: redisConnection(c.REDIS_URL),
@@ -64,11 +65,23 @@ export async function workerCommand(args: string[]): Promise<number> {
       shutdownDeadlineMs: c.SHUTDOWN_DEADLINE_MS,
       lockDurationMs: c.WORKER_LOCK_DURATION_MS,
       stalledIntervalMs: c.WORKER_STALLED_INTERVAL_MS,
+      autorun: false,
     });
     // BullMQ's worker reports its Redis connection's errors here.
-    worker.worker.on("error", () => metrics.dependencyErrors.inc({ dependency: "redis" }));
-    services.logger.info({ concurrency: c.WORKER_CONCURRENCY, inferenceThreads: c.INFERENCE_THREADS, batchSize: c.BATCH_SIZE, provider: c.EXECUTION_PROVIDER }, "worker started");
+    for (const w of worker.workers) w.on("error", () => metrics.dependencyErrors.inc({ dependency: "redis" }));
+    const started = performance.now();
+    // Take jobs only once the model is loaded and Postgres answers: a worker that dies while
+    // loading then holds nothing, and no job waits on a worker that cannot serve it yet.
+    const consuming = Promise.all([preload.ready, untilPostgresAnswers(services, worker.stopped)]).then(() => {
+      if (worker.stopped()) return;
+      worker.start();
+      services.logger.info(
+        { concurrency: c.WORKER_CONCURRENCY, inferenceThreads: c.INFERENCE_THREADS, batchSize: c.BATCH_SIZE, provider: c.EXECUTION_PROVIDER, readyMs: Math.round(performance.now() - started) },
+        "worker ready; taking jobs",
+      );
+    });
     const signal = await onShutdown(() => worker.stop(), { hardDeadlineMs: c.SHUTDOWN_DEADLINE_MS + 5000 });
+    void consuming;
     services.logger.info({ signal }, "worker stopped");
     return 0;
   } finally {
@@ -85,16 +98,33 @@ export async function workerCommand(args: string[]): Promise<number> {
  * before the first job and /readyz can say a model is loaded; retried every 30 s until it
  * works (an empty model store, a store not reachable yet). Empty: nothing is preloaded.
  */
+/** Resolves once `select 1` succeeds (retried every second while Postgres is down), or once `stopped()`. */
+async function untilPostgresAnswers(services: Services, stopped: () => boolean): Promise<void> {
+  while (!stopped()) {
+    try {
+      await services.db.raw("select 1");
+      return;
+    } catch (error) {
+      services.logger.warn({ err: error, dependency: "postgres" }, "Postgres does not answer yet; not taking jobs");
+      await new Promise((resolve) => setTimeout(resolve, 1000).unref());
+    }
+  }
+}
+
 function preloadModel(models: ModelCache, version: string, logger: Logger) {
   let state = version ? `loading ${version}` : "preloading disabled; waiting for the first job";
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  let loaded: () => void = () => {};
+  const ready = new Promise<void>((resolve) => (loaded = resolve));
+  if (!version) loaded();
   const attempt = () => {
     if (!version || stopped) return;
     models.acquire(version).then(
       (lease) => {
         lease.release();
         state = `preloaded ${lease.version}`;
+        loaded();
       },
       (error: unknown) => {
         state = `preloading ${version} failed: ${error instanceof Error ? error.message : String(error)}; retrying in 30 s`;
@@ -105,6 +135,8 @@ function preloadModel(models: ModelCache, version: string, logger: Logger) {
   };
   attempt();
   return {
+    /** Resolves once the model is loaded (at once when preloading is disabled). */
+    ready,
     status: () => state,
     stop() {
       stopped = true;
