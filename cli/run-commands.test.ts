@@ -1,4 +1,8 @@
+import { cp, mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import { pathToFileURL } from "node:url";
 import { runFacet } from "../test/helpers/facet-process.js";
+import { DEMO_MODEL_DIR } from "./commands/describe.js";
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,8 +20,12 @@ let t: TestDb;
 let ctx: LedgerContext;
 let env: NodeJS.ProcessEnv;
 
+let models: string;
+
 beforeAll(async () => {
   t = await createTestDb();
+  models = await mkdtemp(path.join(os.tmpdir(), "facet-run-cli-"));
+  await cp(DEMO_MODEL_DIR, path.join(models, "1.0.0"), { recursive: true });
   await createDemoCatalogue(t.db, t.catalogueSchema);
   await t.db.withSchema(t.catalogueSchema).table("products").insert(["c1", "c2", "c3"].map((id) => ({ id, title: "x", category: "ring", description: `artisan ${id}` })));
   ctx = t.ledger;
@@ -25,11 +33,13 @@ beforeAll(async () => {
     ...process.env,
     ...t.env,
     REVIEW_ATTRIBUTES: "category",
+    MODEL_STORE: pathToFileURL(models).href,
     LOG_LEVEL: "silent",
   };
 });
 afterAll(async () => {
   await t?.drop();
+  await rm(models, { recursive: true, force: true });
 });
 
 /** Run the real `facet` command against this test's database schemas. */
@@ -80,6 +90,21 @@ describe("facet run watch", () => {
       id: run.id, state: "completed", total: 3, snapshot_complete: true,
       finished: 3, done: 3, failed: 0, skipped: 0, pending: 0, percent: 100, rate_per_s: null, eta_s: 0,
     });
+  });
+
+  it("refuses a selection that matches no product (exit 2, naming it) unless --allow-empty, and a bad priority with a plain line", async () => {
+    const empty = await facet("run", "start", "--model", "1.0.0", "--category", "tiara");
+    expect(empty.code).toBe(2);
+    expect(empty.stderr.trim().split("\n")).toEqual(["facet run start: the selection (category=tiara) matches no product; --allow-empty starts the run anyway"]);
+    expect(await t.db.withSchema(t.schema).table("runs").where("selection", "@>", JSON.stringify({ category: "tiara" })).count({ n: "*" }).first()).toEqual({ n: "0" });
+    const allowed = await facet("run", "start", "--model", "1.0.0", "--category", "tiara", "--allow-empty", "--json");
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(JSON.parse(allowed.stdout)).toMatchObject({ selection: { kind: "category", category: "tiara" }, state: "snapshotting" });
+    for (const value of ["-1", "0", "1.5", "x"]) {
+      const bad = await facet("run", "start", "--model", "1.0.0", "--all", "--priority", value);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr.trim().split("\n")).toEqual([`facet run start: --priority must be a positive integer, got '${value}'`]);
+    }
   });
 
   it("exits 2 with one line for an unknown run id", async () => {

@@ -4,10 +4,28 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 /** Parse a command's flags strictly: an unknown or malformed flag is a ConfigError naming it. */
 export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(command: string, args: string[], options: T) {
   try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
+    return parseArgs({ args: joinNegativeValues(args, options), options, allowPositionals: true, strict: true });
   } catch (cause) {
     throw new ConfigError(`facet ${command}: ${(cause as Error).message.split("\n")[0]}`, { cause });
   }
+}
+
+/**
+ * `--priority -1` as `--priority=-1`: node's parser takes a value starting with "-" for a flag
+ * and answers "argument is ambiguous"; joined, the flag's own check names what is wrong with it.
+ */
+function joinNegativeValues(args: readonly string[], options: NonNullable<ParseArgsConfig["options"]>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    const next = args[i + 1];
+    const name = arg.startsWith("--") ? arg.slice(2) : undefined;
+    if (name !== undefined && options[name]?.type === "string" && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
 }
 
 /** A flag value that must be a positive integer. */

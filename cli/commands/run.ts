@@ -1,5 +1,5 @@
 import { ConfigError } from "../../shared/errors/index.js";
-import { createRun, getRun, listRuns, runCounts, transitionRun } from "../../shared/ledger/run-ledger.js";
+import { createRun, getRun, listRuns, runCounts, selectionMatchesAny, transitionRun } from "../../shared/ledger/run-ledger.js";
 import type { Run, RunCounts } from "../../shared/ledger/run.js";
 import { describeSelection } from "../../shared/ledger/selection.js";
 import { requeueLost } from "../../producers/run-feeder.js";
@@ -18,12 +18,15 @@ import { dispatch, parseFlags, positiveInt } from "../usage-error.js";
 const HELP = `usage: facet run <command> [options]   (every command takes --json)
 
   start --model VERSION|latest SELECTION [--mode shadow|apply] [--priority N | --urgent]
+        [--allow-empty]
         SELECTION: --all | --category NAME | --updated-since ISO-DATE | --ids-file FILE
                    | --changed-since-last-success
+        a selection that matches no product is refused (exit 2) unless --allow-empty
   status RUN        progress of one run
   list [--limit N]  recent runs
   pause RUN | resume RUN | cancel RUN
-                    resume also re-enqueues whatever Redis lost (e.g. after FLUSHALL)
+                    resume also hands every pending item to the feeder again (the producer
+                    already enqueues again what Redis lost, within HEAL_INTERVAL_MS)
   compare RUN_A [RUN_B] [--examples N]
                     how many products change category, metal or gemstone between a (shadow)
                     run and RUN_B, or what each product has now (Facet's applied text, else the
@@ -63,6 +66,7 @@ async function start(args: string[]): Promise<number> {
     mode: { type: "string", default: "shadow" },
     priority: { type: "string" },
     urgent: { type: "boolean", default: false },
+    "allow-empty": { type: "boolean", default: false },
     json: { type: "boolean", default: false },
   });
   if (positionals.length) throw new ConfigError(`facet run start: unexpected argument '${positionals[0]}'`);
@@ -76,6 +80,9 @@ async function start(args: string[]): Promise<number> {
     // Pin the version now: "latest" means the latest when the run starts, and an unknown
     // version is refused before anything is written.
     const modelVersion = await resolveVersion(source, values.model);
+    if (!values["allow-empty"] && !(await selectionMatchesAny(services.ledger, selection))) {
+      throw new ConfigError(`facet run start: the selection (${describeSelection(selection)}) matches no product; --allow-empty starts the run anyway`);
+    }
     const run = await createRun(services.ledger, {
       modelVersion,
       selection,

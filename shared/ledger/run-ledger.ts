@@ -106,7 +106,7 @@ export async function snapshotChunk(ctx: LedgerContext, run: Run, chunk = 5000):
   return ctx.db.transaction(async (trx) => {
     const current = runRowSchema.parse(await trx.withSchema(ctx.schema).table("runs").where({ id: run.id }).forUpdate().first());
     if (current.snapshot_complete) return 0;
-    const chosen = await selectionQuery(trx, ctx, current)
+    const chosen = await selectionQuery(trx, ctx, current.selection, current.id)
       .select("product_id")
       .modify((q) => (current.snapshot_cursor !== null ? q.where("product_id", ">", current.snapshot_cursor) : q))
       .orderBy("product_id")
@@ -133,10 +133,15 @@ export async function snapshotChunk(ctx: LedgerContext, run: Run, chunk = 5000):
   });
 }
 
-/** The catalogue rows a run selects (a query builder over the catalogue relation). */
-function selectionQuery(db: Knex | Knex.Transaction, ctx: LedgerContext, run: Run): Knex.QueryBuilder {
+/** Whether any catalogue product matches `selection` now (a run about to start: nothing else to compare with). */
+export async function selectionMatchesAny(ctx: LedgerContext, selection: Selection): Promise<boolean> {
+  const row = await selectionQuery(ctx.db, ctx, parseSelection(selection), "").first(ctx.db.raw("1 as found"));
+  return row !== undefined;
+}
+
+/** The catalogue rows a selection chooses for run `runId` (a query builder over the catalogue relation). */
+function selectionQuery(db: Knex | Knex.Transaction, ctx: LedgerContext, s: Selection, runId: string): Knex.QueryBuilder {
   const q = db.from(ctx.catalogue);
-  const s = run.selection;
   switch (s.kind) {
     case "all":
       return q;
@@ -151,7 +156,7 @@ function selectionQuery(db: Knex | Knex.Transaction, ctx: LedgerContext, run: Ru
       // during that run is missed. All products when no run has completed yet.
       return q.whereRaw(
         `updated_at >= coalesce((select max(started_at) from ??.runs where state = 'completed' and id <> ?), '-infinity'::timestamptz)`,
-        [ctx.schema, run.id],
+        [ctx.schema, runId],
       );
   }
 }
