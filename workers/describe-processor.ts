@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Job } from "bullmq";
+import pLimit from "p-limit";
 import { FacetError, TransientError } from "../shared/errors/index.js";
 import type { Logger } from "../shared/logging/logger.js";
 import { describeJobSchema, type DescribeJob } from "../shared/queue/describe-queue.js";
@@ -30,8 +31,10 @@ export interface DescribeProcessorDeps {
   /** BATCH_SIZE and BATCH_MAX_WAIT_MS. */
   batchSize: number;
   batchMaxWaitMs: number;
-  /** FETCH_TIMEOUT_MS: one photo. */
+  /** FETCH_TIMEOUT_MS: one photo's request, from when it is sent (not while it waits for a slot). */
   fetchTimeoutMs: number;
+  /** FETCH_CONCURRENCY: photo requests in flight at once in this worker. */
+  fetchConcurrency: number;
   /** MAX_INPUT_PIXELS. */
   maxInputPixels: number;
   /** Attempts BullMQ makes per job; on the last one a transient error becomes the item's failure. */
@@ -76,6 +79,9 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
   const runCache = new Map<string, { run: Run; at: number }>();
   const items = createItemLookup(deps.ledger);
   const batchers = new Map<string, MicroBatcher<BatchItem, ItemOutcome>>();
+  // The timeout starts inside the slot: a photo waiting behind others is not timed out for it.
+  const fetchSlot = pLimit(deps.fetchConcurrency);
+  const fetchPhoto = (key: string) => fetchSlot(() => deps.images.get(key, { signal: AbortSignal.timeout(deps.fetchTimeoutMs) }));
 
   async function currentRun(runId: string): Promise<Run> {
     const cached = runCache.get(runId);
@@ -232,7 +238,7 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
 
       try {
         stage = "fetch";
-        const photos = await timed("fetch", () => Promise.all(keys.map((key) => deps.images.get(key, { signal: AbortSignal.timeout(deps.fetchTimeoutMs) }))));
+        const photos = await timed("fetch", () => Promise.all(keys.map(fetchPhoto)));
         const hash = createHash("sha256");
         for (const p of photos) hash.update(String(p.byteLength)).update(":").update(p);
         stage = "preprocess";

@@ -51,6 +51,7 @@ export async function workerCommand(args: string[]): Promise<number> {
       batchSize: c.BATCH_SIZE,
       batchMaxWaitMs: c.BATCH_MAX_WAIT_MS,
       fetchTimeoutMs: c.FETCH_TIMEOUT_MS,
+      fetchConcurrency: c.FETCH_CONCURRENCY,
       maxInputPixels: c.MAX_INPUT_PIXELS,
       attempts: DESCRIBE_ATTEMPTS,
       metrics,

@@ -1,4 +1,5 @@
 import * as ort from "onnxruntime-node";
+import pLimit from "p-limit";
 import { PermanentError } from "../../shared/errors/index.js";
 import type { ModelBundle } from "./bundle.js";
 import { greedyDecode } from "./greedy-decoder.js";
@@ -274,15 +275,6 @@ function productMeans(values: Float32Array, counts: readonly number[]): number[]
 }
 
 /** `fn` over `items` with at most `limit` in flight; results in input order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  });
-  await Promise.all(lanes);
-  return results;
+function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  return pLimit(limit).map(items, fn);
 }

@@ -63,9 +63,12 @@ export const configSchema = z
      * main thread. Default 2: chosen by `npm run bench:pipeline` sweeps on 2 cores (README).
      */
     INFERENCE_THREADS: int(0, 64).default(2),
-    /** Photos fetched at once per worker. */
+    /**
+     * Photo requests in flight at once per worker; the rest wait for a slot. Keep it at or below
+     * the S3 client's sockets (the SDK's default is 50), so requests do not queue there instead.
+     */
     FETCH_CONCURRENCY: int(1, 1024).default(16),
-    /** Timeout of one photo fetch, ms. */
+    /** Timeout of one photo request, ms, from when it is sent (time waiting for a slot is not counted). */
     FETCH_TIMEOUT_MS: int(100, 600_000).default(10_000),
     /** Largest photo accepted, pixels (decompression-bomb guard). */
     MAX_INPUT_PIXELS: int(1).default(50_000_000),
