@@ -1,7 +1,7 @@
 import { crc32 } from "node:zlib";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { normalise, PHOTO_REASONS, PhotoError, preprocessPhoto } from "./preprocess.js";
+import { endsWhole, normalise, PHOTO_REASONS, PhotoError, preprocessPhoto } from "./preprocess.js";
 
 const options = { imageSize: 32, background: [255, 255, 255] as const };
 
@@ -73,10 +73,24 @@ describe("preprocessPhoto", () => {
     expect(e.message).toMatch(/svg/);
   });
 
-  it("refuses a truncated JPEG", async () => {
-    const jpeg = await noise(300, 300).jpeg().toBuffer();
-    const e = await refusal(jpeg.subarray(0, Math.floor(jpeg.length / 2)));
-    expect([PHOTO_REASONS.truncated, PHOTO_REASONS.corrupt]).toContain(e.code);
+  it("calls a truncated JPEG, PNG or WebP photo_truncated every time, even decoded many at once", async () => {
+    for (const encoded of [await noise(300, 300).jpeg().toBuffer(), await noise(300, 300).png().toBuffer(), await noise(300, 300).webp().toBuffer()]) {
+      const cut = encoded.subarray(0, Math.floor(encoded.length / 2));
+      const codes = await Promise.all(Array.from({ length: 24 }, async () => (await refusal(cut)).code));
+      expect(new Set(codes)).toEqual(new Set([PHOTO_REASONS.truncated]));
+    }
+  });
+
+  it("knows a whole file by how its format ends", async () => {
+    const jpeg = await noise(40, 40).jpeg().toBuffer();
+    expect(endsWhole("jpeg", jpeg)).toBe(true);
+    expect(endsWhole("jpeg", Buffer.concat([jpeg, Buffer.from([0, 0, 0x0a])]))).toBe(true);
+    expect(endsWhole("jpeg", jpeg.subarray(0, jpeg.length - 1))).toBe(false);
+    const png = await noise(40, 40).png().toBuffer();
+    expect([endsWhole("png", png), endsWhole("png", png.subarray(0, png.length - 4))]).toEqual([true, false]);
+    const webp = await noise(40, 40).webp().toBuffer();
+    expect([endsWhole("webp", webp), endsWhole("webp", webp.subarray(0, webp.length - 10))]).toEqual([true, false]);
+    expect(endsWhole("tiff", jpeg)).toBeUndefined();
   });
 
   it("refuses a corrupt PNG body", async () => {

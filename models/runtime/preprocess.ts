@@ -75,6 +75,7 @@ export async function preprocessPhoto(input: Uint8Array, options: PreprocessOpti
     meta = await sharp(input, { limitInputPixels: false }).metadata();
   } catch (cause) {
     const sniffed = sniffFormat(input);
+    if (sniffed && endsWhole(sniffed, input) === false) throw new PhotoError(PHOTO_REASONS.truncated, `${sniffed} photo is cut short (${firstLine(cause)})`, { cause });
     if (sniffed) throw new PhotoError(PHOTO_REASONS.corrupt, `${sniffed} header is damaged (${firstLine(cause)})`, { cause });
     throw new PhotoError(PHOTO_REASONS.unsupported, `not a readable image (${firstLine(cause)})`, { cause });
   }
@@ -119,7 +120,10 @@ export async function preprocessPhoto(input: Uint8Array, options: PreprocessOpti
     };
   } catch (cause) {
     const text = firstLine(cause);
-    const truncated = /premature end|truncated|unexpected end|short read|not enough data/i.test(text);
+    // From the bytes where the format says how a whole file ends: libvips' messages vary with the
+    // decode's timing ("premature end" or "Unknown error" for the same file), its bytes do not.
+    const whole = endsWhole(format, input);
+    const truncated = whole === undefined ? /premature end|truncated|unexpected end|short read|not enough data/i.test(text) : !whole;
     throw new PhotoError(
       truncated ? PHOTO_REASONS.truncated : PHOTO_REASONS.corrupt,
       `${format} photo could not be decoded (${text})`,
@@ -155,6 +159,28 @@ export function normalise(
 }
 
 /** The raster format named by the file's magic bytes, if it is one we accept. */
+/**
+ * Whether the bytes end the way a whole file of `format` ends (undefined: the format gives no such
+ * sign). JPEG: its end-of-image marker FF D9 (trailing padding allowed); PNG: the IEND chunk;
+ * WebP: as many bytes as its RIFF header says; GIF: the trailer byte 3B.
+ */
+export function endsWhole(format: string, b: Uint8Array): boolean | undefined {
+  let end = b.length;
+  switch (format) {
+    case "jpeg":
+      while (end > 2 && (b[end - 1] === 0x00 || b[end - 1] === 0x0a || b[end - 1] === 0x0d || b[end - 1] === 0x20)) end--;
+      return b[end - 2] === 0xff && b[end - 1] === 0xd9;
+    case "png":
+      return end >= 12 && String.fromCharCode(...b.subarray(end - 8, end - 4)) === "IEND";
+    case "webp":
+      return end >= 12 && new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(4, true) + 8 <= end;
+    case "gif":
+      return b[end - 1] === 0x3b;
+    default:
+      return undefined;
+  }
+}
+
 export function sniffFormat(b: Uint8Array): string | undefined {
   const ascii = (from: number, to: number) => String.fromCharCode(...b.subarray(from, to));
   if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "jpeg";
