@@ -3,7 +3,7 @@ import type { Logger } from "../shared/logging/logger.js";
 import { describeJobId, type DescribeJob } from "../shared/queue/describe-queue.js";
 import type { Run } from "../shared/ledger/run.js";
 import {
-  completeIfFinished, getRun, listRuns, markEnqueued, pendingItemsAfter, snapshotChunk, transitionRun, type LedgerContext,
+  completeIfFinished, getRun, listRuns, markEnqueued, pendingItemsAfter, skipCancelledItems, snapshotChunk, transitionRun, type LedgerContext,
 } from "../shared/ledger/run-ledger.js";
 import { countHanded, type JobLoss, type SettledLosses } from "../shared/ledger/lost-jobs.js";
 import { healRun } from "./lost-jobs.js";
@@ -20,8 +20,10 @@ export interface RunFeederOptions {
    * Default 2000.
    */
   backlogPerRun?: number;
-  /** Products snapshotted per transaction. Default 5000. */
+  /** Products snapshotted per transaction. Default 50 000. */
   snapshotChunk?: number;
+  /** Longest a tick spends snapshotting one run before feeding, ms. Default 2000. */
+  snapshotBudgetMs?: number;
   /** How often the feeder looks at the ledger, ms. Default 500. */
   intervalMs?: number;
   /**
@@ -52,7 +54,7 @@ export class RunFeeder {
   private lastHeal = 0;
 
   constructor(options: RunFeederOptions) {
-    this.options = { backlogPerRun: 2000, snapshotChunk: 5000, intervalMs: 500, healIntervalMs: 10_000, ...options };
+    this.options = { backlogPerRun: 2000, snapshotChunk: 50_000, snapshotBudgetMs: 2000, intervalMs: 500, healIntervalMs: 10_000, ...options };
   }
 
   get status(): FeederState {
@@ -103,6 +105,8 @@ export class RunFeeder {
       else await this.feed(run);
     }
     if (heal) this.lastHeal = Date.now();
+    // What a cancel left pending in a large run, a chunk per tick.
+    await skipCancelledItems(this.options.ledger);
   }
 
   /** Enqueue again what Redis lost of the run's handed items (or end the items at their limit). */
@@ -112,8 +116,18 @@ export class RunFeeder {
     await healRun({ ledger, queue, logger, ...(suspectQueue ? { suspects: suspectQueue } : {}), ...(onLostJobs ? { onSettled: onLostJobs } : {}) }, run);
   }
 
+  /**
+   * Snapshot chunks back to back for up to snapshotBudgetMs, then feed what is there: a large
+   * run is snapshotted at Postgres' speed, not one chunk per tick, and other runs still get fed.
+   */
   private async snapshot(run: Run): Promise<void> {
-    const added = await snapshotChunk(this.options.ledger, run, this.options.snapshotChunk);
+    const started = performance.now();
+    let added = 0;
+    let step: number;
+    do {
+      step = await snapshotChunk(this.options.ledger, run, this.options.snapshotChunk);
+      added += step;
+    } while (step > 0 && performance.now() - started < this.options.snapshotBudgetMs && this.state !== FEEDER_STATES.stopping);
     const current = await getRun(this.options.ledger, run.id);
     if (current.snapshot_complete && current.state === "snapshotting") {
       await transitionRun(this.options.ledger, run.id, "running");

@@ -1,5 +1,5 @@
 import { ConfigError } from "../../shared/errors/index.js";
-import { createRun, getRun, listRuns, runCounts, selectionMatchesAny, transitionRun } from "../../shared/ledger/run-ledger.js";
+import { cancelRun, createRun, getRun, listRuns, runCounts, selectionMatchesAny, transitionRun } from "../../shared/ledger/run-ledger.js";
 import type { Run, RunCounts } from "../../shared/ledger/run.js";
 import { describeSelection } from "../../shared/ledger/selection.js";
 import { requeueLost } from "../../producers/run-feeder.js";
@@ -154,10 +154,7 @@ async function control(action: "pause" | "resume" | "cancel", args: string[]): P
   try {
     let run = await getRun(services.ledger, id);
     if (action === "pause") run = await transitionRun(services.ledger, id, "paused");
-    if (action === "cancel") {
-      run = await transitionRun(services.ledger, id, "cancelled");
-      await services.db.withSchema(services.config.DB_SCHEMA).table("run_items").where({ run_id: id, state: "pending" }).update({ state: "skipped", reason: "run_cancelled", updated_at: services.db.fn.now() });
-    }
+    if (action === "cancel") run = await cancelRun(services.ledger, id);
     if (action === "resume") {
       if (run.state === "paused") run = await transitionRun(services.ledger, id, run.snapshot_complete ? "running" : "snapshotting");
       else if (run.state !== "running" && run.state !== "snapshotting") throw new ConfigError(`run ${id} is ${run.state}; only a paused or unfinished run can be resumed`);
