@@ -1,7 +1,7 @@
 import { loadConfig, type FacetConfig } from "../shared/config/config.js";
 import { createDb, type Db } from "../shared/db/database.js";
 import type { LedgerContext } from "../shared/ledger/run-ledger.js";
-import { createLogger, type Logger } from "../shared/logging/logger.js";
+import { createLogger, logProcessWarnings, type Logger } from "../shared/logging/logger.js";
 import { createDescribeQueue, redisConnection, SUSPECT_QUEUE, type DescribeJob } from "../shared/queue/describe-queue.js";
 import type { Queue } from "bullmq";
 
@@ -19,10 +19,12 @@ export class Services {
   constructor(role: string, env: NodeJS.ProcessEnv = process.env) {
     this.config = loadConfig(env);
     this.logger = createLogger({ level: this.config.LOG_LEVEL, role });
+    // Long-running roles print only JSON lines; the CLI's commands keep Node's own warnings.
+    if (role !== "cli") logProcessWarnings(this.logger);
   }
 
   get db(): Db {
-    this.dbInstance ??= createDb(this.config.DATABASE_URL);
+    this.dbInstance ??= createDb(this.config.DATABASE_URL, { logger: this.logger });
     return this.dbInstance;
   }
 

@@ -93,6 +93,14 @@ async function cli(...args: string[]): Promise<{ code: number | string; output: 
   return { code, output: p.output() };
 }
 
+function isJson(line: string): boolean {
+  try {
+    return typeof JSON.parse(line) === "object";
+  } catch {
+    return false;
+  }
+}
+
 async function finished(runId: string): Promise<number> {
   const c = await runCounts(ctx, runId);
   return c.done + c.failed + c.skipped;
@@ -158,10 +166,16 @@ describe("pipeline resilience (real worker processes, Redis, Postgres)", () => {
     await redis.flushAll();
     expect((await runCounts(ctx, run.id)).pending).toBeGreaterThan(0);
 
-    worker(); // no `facet run resume`
+    const second = worker({ LOG_LEVEL: "info" }); // no `facet run resume`
     await waitFor("run completed after the flush", async () => (await getRun(ctx, run.id)).state === "completed", 120_000);
     expect(await runCounts(ctx, run.id)).toMatchObject({ total: PRODUCTS, pending: 0, done: PRODUCTS });
     expect(await oneResultPerProduct(run.id)).toEqual({ versions: PRODUCTS, products: PRODUCTS });
+    // Ops parse every line: both workers printed JSON only, through the kill and the flush.
+    second.proc.kill("SIGTERM");
+    await second.exited;
+    const lines = [first, second].flatMap((w) => w.output().split("\n").filter((l) => l.trim() !== ""));
+    expect(lines.some((l) => l.includes("worker ready; taking jobs"))).toBe(true);
+    expect(lines.filter((l) => !isJson(l))).toEqual([]);
   }, 180_000);
 
   it("ends a poison pill that kills every worker taking it `worker_crashed`; the rest complete", async () => {

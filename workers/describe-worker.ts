@@ -1,5 +1,5 @@
 import { Worker, type ConnectionOptions } from "bullmq";
-import type { Logger } from "../shared/logging/logger.js";
+import { repeatLimited, type Logger } from "../shared/logging/logger.js";
 import { DESCRIBE_QUEUE, MAX_STALLED_COUNT, SUSPECT_QUEUE, type DescribeJob } from "../shared/queue/describe-queue.js";
 import type { JobResult } from "./describe-processor.js";
 
@@ -44,7 +44,15 @@ export function startDescribeWorker(options: DescribeWorkerOptions) {
   // Items that crashed a worker before: one at a time, so a poison pill takes no other suspect with it.
   const suspects = new Worker<DescribeJob, JobResult>(SUSPECT_QUEUE, (job) => options.process(job), settings(1));
   const workers = [worker, suspects];
-  for (const w of workers) w.on("error", (err) => options.logger.error({ err, queue: w.name }, "worker error"));
+  const log = repeatLimited(options.logger);
+  for (const w of workers) {
+    w.on("error", (err) => {
+      // After a Redis flush the jobs in hand have no keys left: expected, and the producer
+      // enqueues their items again (producers/lost-jobs.ts).
+      const vanished = /Missing (key|lock) for job/.test(err.message);
+      log(vanished ? "warn" : "error", { err, queue: w.name }, vanished ? "a job in hand vanished from Redis (a flush?); the producer enqueues it again" : "worker error", vanished ? "vanished" : err.message);
+    });
+  }
 
   let stopping: Promise<void> | undefined;
   /** Begin taking jobs (BullMQ's run loops; they end when the workers close). */
