@@ -2,14 +2,14 @@
  * How fast the synthetic catalogue plans and renders: products/s, photos/s, CPU time,
  * and the projected time for 10,000 products.
  *
- *   npx tsx models/catalogue/bench-catalogue.ts [--seed 99] [--count 1000] [--concurrency 4]
+ *   npx tsx bench/bench-catalogue.ts [--seed 99] [--count 1000] [--concurrency 4]
  *
  * CPU seconds are reported next to wall time because the machine is often shared: wall
  * time divided by the cores actually free is the figure to plan with.
  */
 import os from "node:os";
 import { parseArgs } from "node:util";
-import { generateCatalogue } from "./generate-catalogue.js";
+import { generateCatalogue } from "../models/catalogue/generate-catalogue.js";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

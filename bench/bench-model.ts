@@ -15,11 +15,11 @@ import { writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { generateCatalogue } from "../catalogue/index.js";
-import { loadBundle } from "../runtime/bundle.js";
-import { createDescriber, DEFAULT_BATCH_SIZE, type PreparedProduct } from "../runtime/describer.js";
-import { DEFAULT_INTRA_OP_THREADS } from "../runtime/session-settings.js";
-import { DEMO_MODEL_DIR } from "../../cli/commands/describe.js";
+import { generateCatalogue } from "../models/catalogue/index.js";
+import { loadBundle } from "../models/runtime/bundle.js";
+import { createDescriber, DEFAULT_BATCH_SIZE, type PreparedProduct } from "../models/runtime/describer.js";
+import { DEFAULT_INTRA_OP_THREADS } from "../models/runtime/session-settings.js";
+import { DEMO_MODEL_DIR } from "../cli/commands/describe.js";
 
 const BATCH_SIZES = [1, 8, 32, 64];
 /** The synthetic seed of the benchmark's photos: never used for training. */
