@@ -3,7 +3,7 @@ import type { Logger } from "../shared/logging/logger.js";
 import { CRASH_LIMIT, handedItems, settleLostJobs, type HandedItem, type JobLoss, type SettledLosses } from "../shared/ledger/lost-jobs.js";
 import type { LedgerContext } from "../shared/ledger/run-ledger.js";
 import type { Run } from "../shared/ledger/run.js";
-import { describeJobId, STALL_LIMIT_REASON, type DescribeJob } from "../shared/queue/describe-queue.js";
+import { describeJob, describeJobId, STALL_LIMIT_REASON, type DescribeJob } from "../shared/queue/describe-queue.js";
 
 /** Handed items looked at per Redis round of checks. */
 const PAGE = 500;
@@ -53,12 +53,12 @@ export async function healRun(deps: LostJobsDeps, run: Run): Promise<{ requeued:
     const page = await handedItems(deps.ledger, run.id, run.enqueued_seq, after, PAGE);
     if (page.length === 0) break;
     after = (page.at(-1) as HandedItem).seq;
-    const jobs = await Promise.all(page.map((item) => queueFor(deps, item).getJob(describeJobId(run.id, item.seq))));
-    const losses = page.flatMap((item, i) => lossOf(item.seq, presenceOf(jobs[i])) ?? []);
+    const presences = await Promise.all(page.map(async (item) => presenceOf(await queueFor(deps, item).getJob(describeJobId(run.id, item.seq)))));
+    const losses = page.flatMap((item, i) => lossOf(item.seq, presences[i] as JobPresence) ?? []);
     if (losses.length === 0) continue;
     const settled = await settleLostJobs(deps.ledger, run.id, losses);
     // A failed job keeps its id until removed; remove it so the same id can be enqueued again.
-    await Promise.all(page.flatMap((item, i) => (presenceOf(jobs[i]).kind === "failed" ? [queueFor(deps, item).remove(jobs[i]?.id as string)] : [])));
+    await Promise.all(page.flatMap((item, i) => (presences[i]?.kind === "failed" ? [queueFor(deps, item).remove(describeJobId(run.id, item.seq))] : [])));
     await enqueueAgain(deps, run, settled.requeue);
     deps.onSettled?.(losses, settled);
     requeued += settled.requeue.length;
@@ -78,13 +78,10 @@ export function queueFor(deps: Pick<LostJobsDeps, "queue" | "suspects">, item: P
 }
 
 async function enqueueAgain(deps: LostJobsDeps, run: Run, items: readonly HandedItem[]): Promise<void> {
-  const job = (item: HandedItem) => ({
-    name: "describe",
-    data: { runId: run.id, seq: item.seq, productId: item.productId },
-    opts: { jobId: describeJobId(run.id, item.seq), priority: run.priority },
-  });
-  const suspects = items.filter((item) => queueFor(deps, item) !== deps.queue);
-  const others = items.filter((item) => queueFor(deps, item) === deps.queue);
-  if (others.length) await deps.queue.addBulk(others.map(job));
-  if (suspects.length) await (deps.suspects as Queue<DescribeJob>).addBulk(suspects.map(job));
+  const byQueue = new Map<Queue<DescribeJob>, HandedItem[]>();
+  for (const item of items) {
+    const queue = queueFor(deps, item);
+    byQueue.set(queue, [...(byQueue.get(queue) ?? []), item]);
+  }
+  for (const [queue, queued] of byQueue) await queue.addBulk(queued.map((item) => describeJob(run, item)));
 }

@@ -1,6 +1,6 @@
 import type { Queue } from "bullmq";
 import type { Logger } from "../shared/logging/logger.js";
-import { describeJobId, type DescribeJob } from "../shared/queue/describe-queue.js";
+import { describeJob, type DescribeJob } from "../shared/queue/describe-queue.js";
 import type { Run } from "../shared/ledger/run.js";
 import {
   completeIfFinished, getRun, listRuns, markEnqueued, pendingItemsAfter, skipCancelledItems, snapshotChunk, transitionRun, type LedgerContext,
@@ -143,13 +143,7 @@ export class RunFeeder {
     if (room > 0) {
       const items = await pendingItemsAfter(ledger, run.id, run.enqueued_seq, room);
       if (items.length > 0) {
-        await queue.addBulk(
-          items.map((item) => ({
-            name: "describe",
-            data: { runId: run.id, seq: item.seq, productId: item.productId },
-            opts: { jobId: describeJobId(run.id, item.seq), priority: run.priority },
-          })),
-        );
+        await queue.addBulk(items.map((item) => describeJob(run, item)));
         await markEnqueued(ledger, run.id, (items.at(-1) as { seq: number }).seq);
         return;
       }

@@ -119,6 +119,13 @@ describe.skipIf(missing !== undefined)("the model lifecycle on the marketplace's
     expect(report.split).toBe("test");
     expect(report.metrics.attributes.category.confusion.labels).toContain("ring");
 
+    // An evaluation on the training data's own validation split is no evidence: publish refuses it.
+    const onVal = path.join(tmp, "on-val.evaluation.json");
+    expect((await facet("model", "evaluate", bundle, "--data", data, "--split", "val", "--out", onVal)).code).toBe(0);
+    const refusedVal = await facet("model", "publish", bundle, "--version", "2.0.0", "--evaluation", onVal);
+    expect(refusedVal.code).toBe(2);
+    expect(refusedVal.output).toMatch(/measures the val split of the training data/);
+
     const published = await facet("model", "publish", bundle, "--version", "2.0.0");
     expect(published.code, published.output).toBe(0);
     const manifest = JSON.parse(await readFile(path.join(tmp, "models/2.0.0/manifest.json"), "utf8"));

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Job } from "bullmq";
 import pLimit from "p-limit";
-import { FacetError, TransientError } from "../shared/errors/index.js";
+import { failureReason, FacetError, TransientError } from "../shared/errors/index.js";
 import type { Logger } from "../shared/logging/logger.js";
 import { describeJobSchema, type DescribeJob } from "../shared/queue/describe-queue.js";
 import { getRun, type LedgerContext } from "../shared/ledger/run-ledger.js";
@@ -257,9 +257,7 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
         }
         // The item ends here (a thrown error is counted by processJob's catch instead).
         countDependencyError(error);
-        const code = error instanceof FacetError ? error.code : undefined;
-        const reason = permanent ? (code === "object_missing" ? "photo_missing" : (code as string)) : code ? `${code}_exhausted` : "transient_exhausted";
-        return finish({ kind: "failed", runId: run.id, productId: data.productId, reason, detail: (error as Error).message }, log);
+        return finish({ kind: "failed", runId: run.id, productId: data.productId, reason: failureReason(error), detail: (error as Error).message }, log);
       }
     }
   }

@@ -73,7 +73,7 @@ export async function workerCommand(args: string[]): Promise<number> {
     const started = performance.now();
     // Take jobs only once the model is loaded and Postgres answers: a worker that dies while
     // loading then holds nothing, and no job waits on a worker that cannot serve it yet.
-    const consuming = Promise.all([preload.ready, untilPostgresAnswers(services, worker.stopped)]).then(() => {
+    void Promise.all([preload.ready, untilPostgresAnswers(services, worker.stopped)]).then(() => {
       if (worker.stopped()) return;
       worker.start();
       services.logger.info(
@@ -82,7 +82,6 @@ export async function workerCommand(args: string[]): Promise<number> {
       );
     });
     const signal = await onShutdown(() => worker.stop(), { hardDeadlineMs: c.SHUTDOWN_DEADLINE_MS + 5000 });
-    void consuming;
     services.logger.info({ signal }, "worker stopped");
     return 0;
   } finally {
@@ -94,11 +93,6 @@ export async function workerCommand(args: string[]): Promise<number> {
   }
 }
 
-/**
- * Load `version` (WORKER_PRELOAD_MODEL, default `latest`) as the worker starts, so it is warm
- * before the first job and /readyz can say a model is loaded; retried every 30 s until it
- * works (an empty model store, a store not reachable yet). Empty: nothing is preloaded.
- */
 /** Resolves once `select 1` succeeds (retried every second while Postgres is down), or once `stopped()`. */
 async function untilPostgresAnswers(services: Services, stopped: () => boolean): Promise<void> {
   while (!stopped()) {
@@ -112,6 +106,11 @@ async function untilPostgresAnswers(services: Services, stopped: () => boolean):
   }
 }
 
+/**
+ * Load `version` (WORKER_PRELOAD_MODEL, default `latest`) as the worker starts, so it is warm
+ * before the first job and /readyz can say a model is loaded; retried every 30 s until it
+ * works (an empty model store, a store not reachable yet). Empty: nothing is preloaded.
+ */
 function preloadModel(models: ModelCache, version: string, logger: Logger) {
   let state = version ? `loading ${version}` : "preloading disabled; waiting for the first job";
   let timer: NodeJS.Timeout | undefined;

@@ -1,4 +1,4 @@
-import { PermanentError } from "../../shared/errors/index.js";
+import { FacetError, failureReason } from "../../shared/errors/index.js";
 import { retryTransient } from "../../shared/errors/retry-transient.js";
 import { countLabelledProducts, distinctLabelValues, labelColumns, readLabelledProducts, type LabelsSource } from "../../shared/catalogue/labels-relation.js";
 import type { ObjectStore } from "../../shared/storage/object-store.js";
@@ -62,8 +62,8 @@ async function fetchPhotos(images: ObjectStore, keys: readonly string[], timeout
     const bytes = await Promise.all(keys.map((key) => retryTransient(() => images.get(key, { signal: AbortSignal.timeout(timeoutMs) }), { attempts: FETCH_ATTEMPTS })));
     return { ok: true, bytes };
   } catch (error) {
-    if (!(error instanceof PermanentError) && !(error as { retryable?: boolean }).retryable) throw error;
-    const code = (error as PermanentError).code;
-    return { ok: false, reason: error instanceof PermanentError ? (code === "object_missing" ? "photo_missing" : code) : `${code}_exhausted` };
+    // A photo error (permanent, or transient with its retries spent) fails this product; anything else is a bug.
+    if (!(error instanceof FacetError)) throw error;
+    return { ok: false, reason: failureReason(error) };
   }
 }

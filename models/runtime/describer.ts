@@ -90,7 +90,7 @@ export interface DescriberOptions {
   preprocessConcurrency?: number;
   /** Decompression-bomb guard: largest photo accepted, in pixels. */
   maxInputPixels?: number;
-  /** REVIEW_THRESHOLD and REVIEW_ATTRIBUTES: what the text states and what goes to review (default 0.9; category, metal, gemstone). */
+  /** REVIEW_THRESHOLD and REVIEW_ATTRIBUTES: what the text states and what goes to review (default DEFAULT_REVIEW_SETTINGS: 0.9, category). */
   review?: ReviewSettings;
 }
 
@@ -246,7 +246,7 @@ export function createDescriber(bundle: ModelBundle, options: DescriberOptions =
   }
 
   async function describe(products: readonly ProductPhotos[]): Promise<ProductOutcome[]> {
-    const prepared = await mapLimit(products, concurrency, async (product): Promise<PreparedProduct | ProductFailure> => {
+    const prepared = await pLimit(concurrency).map(products, async (product): Promise<PreparedProduct | ProductFailure> => {
       try {
         return await preprocess(product);
       } catch (error) {
@@ -272,9 +272,4 @@ function productMeans(values: Float32Array, counts: readonly number[]): number[]
     for (let j = 0; j < count; j++, photo++) sum += values[photo] as number;
     return sum / count;
   });
-}
-
-/** `fn` over `items` with at most `limit` in flight; results in input order. */
-function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  return pLimit(limit).map(items, fn);
 }

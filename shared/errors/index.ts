@@ -3,3 +3,4 @@ export { PermanentError } from "./permanent-error.js";
 export { TransientError } from "./transient-error.js";
 export { BundleError } from "./bundle-error.js";
 export { ConfigError } from "./config-error.js";
+export { failureReason } from "./failure-reason.js";

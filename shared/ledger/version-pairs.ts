@@ -33,9 +33,9 @@ export async function* versionPairs(ctx: LedgerContext, runA: string, runB: stri
     const { rows } = (await ctx.db.raw(
       runB !== null
         ? `select a.product_id, a.attributes, a.description, b.attributes as other_attributes, b.description as other_description,
-                  null::text as catalogue_description, null::text as catalogue_category, true as present
+                  null::text as catalogue_description, null::text as catalogue_category, b.product_id is not null as present
              from ??.description_versions a
-             join ??.description_versions b on b.product_id = a.product_id and b.run_id = ?
+             left join ??.description_versions b on b.product_id = a.product_id and b.run_id = ?
             where a.run_id = ? and a.product_id > ?
             order by a.product_id limit ?`
         : `select a.product_id, a.attributes, a.description, cv.attributes as other_attributes, cv.description as other_description,

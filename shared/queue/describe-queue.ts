@@ -26,6 +26,15 @@ export function describeJobId(runId: string, seq: number): string {
   return `${runId}.${seq}`;
 }
 
+/** The job that asks for item `seq` of `run` (deterministic id, the run's priority): what the feeder and the healer enqueue. */
+export function describeJob(run: { id: string; priority: number }, item: { seq: number; productId: string }) {
+  return {
+    name: "describe",
+    data: { runId: run.id, seq: item.seq, productId: item.productId },
+    opts: { jobId: describeJobId(run.id, item.seq), priority: run.priority },
+  };
+}
+
 /** Attempts per job: transient failures (timeouts, 5xx, throttling, resets) are retried this often. */
 export const DESCRIBE_ATTEMPTS = 6;
 

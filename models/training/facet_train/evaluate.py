@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import json
 import os
 import sys
@@ -82,14 +81,6 @@ def split_indices(dataset: FacetDataset, split: str | None) -> tuple[str, list[i
     return chosen, {"train": train, "val": val, "test": test}[chosen]
 
 
-def dataset_hash(root: Path) -> str:
-    """sha256 of dataset.json and items.jsonl (images.u8 is covered by items' order and dataset.json's counts)."""
-    digest = hashlib.sha256()
-    for name in ("dataset.json", "items.jsonl"):
-        digest.update((root / name).read_bytes())
-    return digest.hexdigest()
-
-
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
@@ -145,12 +136,12 @@ def evaluate(args: argparse.Namespace) -> dict:
     started = time.perf_counter()
     predictions = predict(checkpoint.model, tokenizer, alignment.dataset, indices, args.batch_size, policy)
     seconds = time.perf_counter() - started
-    metrics = score(alignment.dataset, indices, predictions, tokenizer, policy)
+    metrics = score(alignment.dataset, indices, predictions, policy)
     report = {
         "format": "facet-evaluation/1",
         "created_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "bundle": {"path": str(args.bundle), "name": manifest["name"], "version": manifest["version"], "files": manifest["files"]},
-        "dataset": {"path": str(args.data), "source": dataset.source, "hash": dataset_hash(args.data)},
+        "dataset": {"path": str(args.data), "source": dataset.source, "hash": dataset.meta.get("hash")},
         "split": split,
         "products": len(indices),
         "labels_map": str(args.labels_map) if args.labels_map else None,

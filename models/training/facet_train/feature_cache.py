@@ -65,6 +65,6 @@ def build_cache(model: FacetModel, images: np.ndarray, photos: Sequence[int], mi
             last = now
             rate = done / (now - started)
             print(f"  caching backbone maps of {label}: {done}/{len(unique)} · {rate:.1f} photos/s · ETA {format_duration((len(unique) - done) / rate)}", flush=True)
-    maps = torch.cat(chunks) if chunks else torch.zeros(0)
-    print(f"  cached {len(unique)} {label} × {views} view(s) in {time.perf_counter() - started:.0f} s ({maps.numel() * 2 / 1e6:.0f} MB)", file=sys.stdout, flush=True)
-    return FeatureCache(maps, rows, views)
+    cache = FeatureCache(torch.cat(chunks) if chunks else torch.zeros(0), rows, views)
+    print(f"  cached {len(unique)} {label} × {views} view(s) in {time.perf_counter() - started:.0f} s ({cache.megabytes:.0f} MB)", file=sys.stdout, flush=True)
+    return cache

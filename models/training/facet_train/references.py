@@ -58,15 +58,6 @@ def parse_segments(raw: object, attributes: Sequence[str]) -> tuple[Segment, ...
     return tuple(out)
 
 
-def slot_attributes(segments: Sequence[Segment]) -> list[str]:
-    """Attributes the segments state, in order of first appearance."""
-    seen: list[str] = []
-    for s in segments:
-        if s.slot is not None and s.slot not in seen:
-            seen.append(s.slot)
-    return seen
-
-
 def _replace_phrase(words: list[str], phrase: list[str], token: str) -> list[str] | None:
     """`words` with the first occurrence of `phrase` replaced by `token`, or None if absent."""
     n = len(phrase)

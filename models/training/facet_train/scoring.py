@@ -14,7 +14,7 @@ from .policy import Policy
 from .tokenizer import split_words
 
 
-def score(dataset: FacetDataset, indices: Sequence[int], predictions: Sequence[ProductPrediction], tokenizer, policy: Policy | None = None) -> dict:
+def score(dataset: FacetDataset, indices: Sequence[int], predictions: Sequence[ProductPrediction], policy: Policy | None = None) -> dict:
     """Per attribute: accuracy, macro-F1, per-class precision/recall, the confusion matrix and the
     calibration error; the review policy's share sent to a person and the accuracy of the rest; text
     figures (BLEU-4 and ROUGE-L against the references, consistency with the heads, non-empty share)."""

@@ -98,10 +98,6 @@ class WordTokenizer:
     def words_sequence(self, words: Sequence[str], max_length: int) -> list[int]:
         return [BOS_ID, *self.encode_words(words)[: max_length - 1], EOS_ID]
 
-    def slot_of(self, token: int) -> str | None:
-        """The attribute a slot id stands for, or None for a word."""
-        return self._slot_of.get(token)
-
     def words(self, ids: Iterable[int], fills: dict[str, str] | None = None) -> list[str]:
         """Words of `ids`, stopping at `<eos>` and leaving out `<bos>`/`<pad>`. A slot becomes the
         words of its attribute's label in `fills` (left out when it has none), and an "a" before a

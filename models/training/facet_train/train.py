@@ -509,7 +509,7 @@ class Trainer:
         if self.val_idx:
             t2 = time.perf_counter()
             policy = Policy.from_manifest({"attributes": [a.to_json() for a in self.dataset.attributes], "calibration": calibration, "familiarity": familiarity}, DEFAULT_REVIEW_THRESHOLD)
-            final = score(self.dataset, self.val_idx, predict(self.model, self.tokenizer, self.dataset, self.val_idx, 32, policy), self.tokenizer, policy)
+            final = score(self.dataset, self.val_idx, predict(self.model, self.tokenizer, self.dataset, self.val_idx, 32, policy), policy)
             for name in final["attributes"]:
                 final["attributes"][name].pop("reliability", None)
             self.log(
