@@ -6,27 +6,32 @@
  * 2 bad usage, flag, config or model bundle (one line on stderr naming it).
  */
 import { FacetError } from "../shared/errors/index.js";
-import { describeCommand } from "./commands/describe.js";
-import { datasetCommand } from "./commands/dataset.js";
-import { dbCommand } from "./commands/db.js";
-import { runCommand } from "./commands/run.js";
-import { scheduleCommand } from "./commands/schedule.js";
-import { demoCommand } from "./commands/demo.js";
-import { modelCommand } from "./commands/model.js";
-import { producerCommand } from "./commands/producer.js";
-import { workerCommand } from "./commands/worker.js";
+import { DEFAULT_INFERENCE_THREADS, prestartInferenceThreads } from "../models/runtime/inference-threads.js";
 
-const COMMANDS: Record<string, { summary: string; run: (args: string[]) => Promise<number> }> = {
-  describe: { summary: "describe <photos…> [--model DIR] [--json]   describe products from local photos", run: describeCommand },
-  dataset: { summary: "dataset export …                            write a training dataset (catalogue, CSV or synthetic)", run: datasetCommand },
-  model: { summary: "model train|evaluate|publish|list            the model lifecycle (facet model --help)", run: modelCommand },
-  db: { summary: "db migrate                                  create or update Facet's tables", run: dbCommand },
-  demo: { summary: "demo seed [--products N] [--seed S]            fill a demo marketplace and image store", run: demoCommand },
-  producer: { summary: "producer                                    feed runs to the queue (long-running)", run: producerCommand },
-  worker: { summary: "worker                                      describe products from the queue (long-running)", run: workerCommand },
-  run: { summary: "run start|status|watch|list|pause|resume|cancel|retry-failed|apply|rollback (facet run --help)", run: runCommand },
-  schedule: { summary: "schedule set|list|remove                     scheduled runs, e.g. nightly (facet schedule --help)", run: scheduleCommand },
+type Command = (args: string[]) => Promise<number>;
+
+/** Each command's module is imported only when it runs: `facet run status` loads no model runtime. */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  describe: { summary: "describe <photos…> [--model DIR] [--json]   describe products from local photos", load: async () => (await import("./commands/describe.js")).describeCommand },
+  dataset: { summary: "dataset export …                            write a training dataset (catalogue, CSV or synthetic)", load: async () => (await import("./commands/dataset.js")).datasetCommand },
+  model: { summary: "model train|evaluate|publish|list            the model lifecycle (facet model --help)", load: async () => (await import("./commands/model.js")).modelCommand },
+  db: { summary: "db migrate                                  create or update Facet's tables", load: async () => (await import("./commands/db.js")).dbCommand },
+  demo: { summary: "demo seed [--products N] [--seed S]            fill a demo marketplace and image store", load: async () => (await import("./commands/demo.js")).demoCommand },
+  producer: { summary: "producer                                    feed runs to the queue (long-running)", load: async () => (await import("./commands/producer.js")).producerCommand },
+  worker: { summary: "worker                                      describe products from the queue (long-running)", load: async () => (await import("./commands/worker.js")).workerCommand },
+  run: { summary: "run start|status|watch|list|pause|resume|cancel|retry-failed|apply|rollback (facet run --help)", load: async () => (await import("./commands/run.js")).runCommand },
+  schedule: { summary: "schedule set|list|remove                     scheduled runs, e.g. nightly (facet schedule --help)", load: async () => (await import("./commands/schedule.js")).scheduleCommand },
 };
+
+/**
+ * INFERENCE_THREADS as far as it can be read before the configuration is (it is validated
+ * there; a bad value starts no thread here and fails there).
+ */
+function inferenceThreadsHint(raw: string | undefined): number {
+  if (raw === undefined || raw === "") return DEFAULT_INFERENCE_THREADS;
+  const n = Number(raw);
+  return Number.isInteger(n) && n >= 0 && n <= 64 ? n : 0;
+}
 
 function usage(): string {
   return ["usage: facet <command> [options]", "", ...Object.values(COMMANDS).map((c) => `  facet ${c.summary}`)].join("\n");
@@ -43,7 +48,9 @@ async function main(argv: string[]): Promise<number> {
     console.error(`facet: unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(", ")})`);
     return 2;
   }
-  return command.run(rest);
+  // A worker's inference threads import onnxruntime while this thread imports the rest (≈ 0.3 s of start-up).
+  if (name === "worker") prestartInferenceThreads(inferenceThreadsHint(process.env.INFERENCE_THREADS));
+  return (await command.load())(rest);
 }
 
 main(process.argv.slice(2)).then(

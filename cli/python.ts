@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { REPO_ROOT_DIR as REPO_ROOT } from "./repo-root.js";
+import { REPO_ROOT_DIR as REPO_ROOT } from "../shared/repo-root.js";
 
 /** Debian's python3 with python3-torch and python3-torchvision (FACET_PYTHON overrides it). */
 export const PYTHON = process.env.FACET_PYTHON ?? "/usr/bin/python3";

@@ -21,7 +21,7 @@ import { publishVersion } from "../../workers/model-store/publish-version.js";
 import { readEvaluationReport } from "../../models/card/evaluation-report.js";
 import { DEMO_MODEL_DIR } from "./describe.js";
 import { parseFlags, positiveInt } from "../usage-error.js";
-import { REPO_ROOT_DIR } from "../repo-root.js";
+import { REPO_ROOT_DIR } from "../../shared/repo-root.js";
 
 const DEMO_VERSION = "1.0.0";
 /** The demo bundle's evaluation on its synthetic hold-out (npm run train:demo writes it). */

@@ -2,8 +2,8 @@ import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { loadConfig } from "../../shared/config/config.js";
+import { repoPath } from "../../shared/repo-root.js";
 import { ConfigError } from "../../shared/errors/index.js";
 import { loadBundle } from "../../models/runtime/bundle.js";
 import { createDescriber, DEFAULT_BATCH_SIZE, type ProductOutcome, type ProductPhotos } from "../../models/runtime/describer.js";
@@ -12,7 +12,7 @@ import { withSellerFacts } from "../../models/review/seller-review.js";
 import { parseFlags, positiveInt } from "../usage-error.js";
 
 /** The demo bundle shipped in the repository: the default when neither --model nor FACET_MODEL_DIR is set. */
-export const DEMO_MODEL_DIR = fileURLToPath(new URL("../../models/demo/", import.meta.url));
+export const DEMO_MODEL_DIR = repoPath("models/demo");
 
 const HELP = `usage: facet describe <photo files…> [options]
 

@@ -1,4 +1,4 @@
-import { fileURLToPath } from "node:url";
+import { repoPath } from "../../shared/repo-root.js";
 import { z } from "zod";
 import { readJsonFile } from "../../shared/config/json-file.js";
 import { ConfigError } from "../../shared/errors/index.js";
@@ -12,7 +12,7 @@ import { ConfigError } from "../../shared/errors/index.js";
 export const LABELS_MAP_FORMAT = "facet-labels-map/1";
 
 /** The map `facet dataset export` uses unless given `--labels-map FILE`: the house vocabulary. */
-export const DEFAULT_LABELS_MAP = fileURLToPath(new URL("./labels-map.default.json", import.meta.url));
+export const DEFAULT_LABELS_MAP = repoPath("models/dataset/labels-map.default.json");
 
 const labelsMapSchema = z
   .object({

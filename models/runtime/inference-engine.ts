@@ -1,6 +1,6 @@
-import { Worker } from "node:worker_threads";
 import type { ModelBundle } from "./bundle.js";
 import { createDescriber, type DescriberOptions, type PreparedProduct, type ProductDescription } from "./describer.js";
+import { takeInferenceThread } from "./inference-threads.js";
 import type { SessionSettings } from "./session-settings.js";
 
 /**
@@ -43,7 +43,7 @@ export function inProcessEngine(bundle: ModelBundle, options: EngineOptions = {}
 }
 
 /** Messages between the engine and an inference thread (see inference-thread-main.ts). */
-export type ToThread = { type: "infer"; id: number; products: readonly PreparedProduct[] };
+export type ToThread = { type: "load"; data: ThreadData } | { type: "infer"; id: number; products: readonly PreparedProduct[] };
 export type FromThread =
   | { type: "ready" }
   | { type: "result"; id: number; results: ProductDescription[] }
@@ -62,7 +62,7 @@ interface Task {
 }
 
 interface Lane {
-  worker: Worker;
+  worker: ReturnType<typeof takeInferenceThread>;
   task: (Task & { id: number; started: number }) | undefined;
 }
 
@@ -81,7 +81,8 @@ export async function startThreadedEngine(dir: string, settings: SessionSettings
   let closed = false;
 
   function spawn(): Promise<Lane> {
-    const worker = new Worker(new URL("./inference-thread.mjs", import.meta.url), { workerData: { dir, settings, options } satisfies ThreadData });
+    const worker = takeInferenceThread();
+    worker.postMessage({ type: "load", data: { dir, settings, options } } satisfies ToThread);
     const lane: Lane = { worker, task: undefined };
     return new Promise<Lane>((resolve, reject) => {
       let ready = false;

@@ -1,12 +1,15 @@
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort } from "node:worker_threads";
 import { loadBundle } from "./bundle.js";
-import { createDescriber } from "./describer.js";
+import { createDescriber, type Describer } from "./describer.js";
 import type { FromThread, ThreadData, ToThread } from "./inference-engine.js";
 
-/** One inference thread: its own validated, warmed-up sessions; one batch at a time. */
+/**
+ * One inference thread: its own validated, warmed-up sessions; one batch at a time. It imports
+ * its modules as it starts (inference-threads.ts starts it early) and loads the bundle the first
+ * message names.
+ */
 const port = parentPort;
 if (!port) throw new Error("inference-thread-main must run in a worker thread");
-const { dir, settings, options } = workerData as ThreadData;
 const send = (message: FromThread) => port.postMessage(message);
 const describe = (error: unknown) => ({
   name: error instanceof Error ? error.name : "Error",
@@ -14,16 +17,30 @@ const describe = (error: unknown) => ({
   ...(typeof (error as { code?: unknown })?.code === "string" ? { code: (error as { code: string }).code } : {}),
 });
 
-try {
-  const describer = createDescriber(await loadBundle(dir, settings), options);
-  port.on("message", async (message: ToThread) => {
-    try {
-      send({ type: "result", id: message.id, results: await describer.infer(message.products) });
-    } catch (error) {
-      send({ type: "error", id: message.id, error: describe(error) });
+let describer: Promise<Describer> | undefined;
+port.on("message", async (message: ToThread) => {
+  if (message.type === "load") {
+    if (!describer) {
+      describer = load(message.data);
+      describer.catch(() => undefined); // reported to the engine by load(); not an unhandled rejection
     }
-  });
-  send({ type: "ready" });
-} catch (error) {
-  send({ type: "error", error: describe(error) });
+    return;
+  }
+  try {
+    if (!describer) throw new Error("inference thread: a batch came before its bundle");
+    send({ type: "result", id: message.id, results: await (await describer).infer(message.products) });
+  } catch (error) {
+    send({ type: "error", id: message.id, error: describe(error) });
+  }
+});
+
+async function load({ dir, settings, options }: ThreadData): Promise<Describer> {
+  try {
+    const loaded = createDescriber(await loadBundle(dir, settings), options);
+    send({ type: "ready" });
+    return loaded;
+  } catch (error) {
+    send({ type: "error", error: describe(error) });
+    throw error;
+  }
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ConfigError } from "../errors/index.js";
+import { DEFAULT_INFERENCE_THREADS } from "../../models/runtime/inference-threads.js";
 
 /**
  * Every setting Facet reads from the environment, read once at start-up and validated.
@@ -62,7 +63,7 @@ export const configSchema = z
      * sessions (model calls block their thread, so never the event loop). 0 infers on the
      * main thread. Default 2: chosen by `npm run bench:pipeline` sweeps on 2 cores (README).
      */
-    INFERENCE_THREADS: int(0, 64).default(2),
+    INFERENCE_THREADS: int(0, 64).default(DEFAULT_INFERENCE_THREADS),
     /**
      * Photo requests in flight at once per worker; the rest wait for a slot. Keep it at or below
      * the S3 client's sockets (the SDK's default is 50), so requests do not queue there instead.

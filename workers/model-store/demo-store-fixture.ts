@@ -1,11 +1,11 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { repoPath } from "../../shared/repo-root.js";
 import type { ModelSource } from "./model-source.js";
 
 /** Test fixtures: model stores filled with copies of the demo bundle. */
 
-export const DEMO_BUNDLE_DIR = fileURLToPath(new URL("../../models/demo/", import.meta.url));
+export const DEMO_BUNDLE_DIR = repoPath("models/demo");
 
 /** Bundle files by name, manifest included. */
 export type BundleFiles = Map<string, Uint8Array>;
