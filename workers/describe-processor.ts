@@ -3,7 +3,7 @@ import type { Job } from "bullmq";
 import pLimit from "p-limit";
 import { failureReason, FacetError, TransientError } from "../shared/errors/index.js";
 import type { Logger } from "../shared/logging/logger.js";
-import { describeJobSchema, type DescribeJob } from "../shared/queue/describe-queue.js";
+import { describeJobSchema, SUSPECT_QUEUE, type DescribeJob } from "../shared/queue/describe-queue.js";
 import { getRun, type LedgerContext } from "../shared/ledger/run-ledger.js";
 import type { Run } from "../shared/ledger/run.js";
 import type { ObjectStore } from "../shared/storage/object-store.js";
@@ -247,7 +247,9 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
         );
         stage = "batch";
         const seller = { texts: [item.seller.text], fields: { category: item.seller.category } };
-        const outcome = await (await batcherFor(run.model_version)).submit({ run, product: prepared, inputHash: hash.digest("hex"), seller });
+        // A suspect (it crashed a worker before) is taken one at a time: no other suspect comes to fill its batch.
+        const alone = job.queueName === SUSPECT_QUEUE;
+        const outcome = await (await batcherFor(run.model_version)).submit({ run, product: prepared, inputHash: hash.digest("hex"), seller }, { now: alone });
         log.debug({ stage: "outcome" }, `product ${outcome.kind}`);
         return outcome.kind;
       } catch (error) {

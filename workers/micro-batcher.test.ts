@@ -61,6 +61,20 @@ describe("MicroBatcher", () => {
     expect(await Promise.all(all)).toEqual([10, 20, 30, 40, 50]);
   });
 
+  it("sends the batch an item joins with `now` at once, and waits for a slot when the model is busy", async () => {
+    const c = controlledRun();
+    const b = new MicroBatcher({ maxSize: 8, maxWaitMs: 1000, run: c.run });
+    const first = [b.submit(1), b.submit(2, { now: true })];
+    expect(c.batches).toEqual([[1, 2]]);
+    const second = b.submit(3, { now: true }); // the one slot is busy: it leaves when the slot frees
+    expect(c.batches).toEqual([[1, 2]]);
+    c.finish(0);
+    expect(await Promise.all(first)).toEqual([10, 20]);
+    expect(c.batches).toEqual([[1, 2], [3]]);
+    c.finish(1);
+    expect(await second).toBe(30);
+  });
+
   it("fails only the items of a batch that throws", async () => {
     let calls = 0;
     const b = new MicroBatcher<number, number>({

@@ -48,10 +48,11 @@ export class MicroBatcher<I, O> {
     return this.inFlight;
   }
 
-  submit(item: I): Promise<O> {
+  /** `now`: the batch the item joins leaves at once (as soon as a slot is free), full or not. */
+  submit(item: I, options: { now?: boolean } = {}): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.pending.push({ item, at: performance.now(), resolve, reject });
-      if (this.pending.length >= this.options.maxSize) this.dispatch();
+      if (options.now || this.pending.length >= this.options.maxSize) this.dispatch(options.now);
       else this.timer ??= setTimeout(() => this.dispatch(true), this.options.maxWaitMs);
     });
   }
