@@ -9,7 +9,7 @@
  * again by kind, the faults injected, the checks of exactly-once and the manual steps (must be 0).
  *
  * Options: --products N (default 3000), --workers N (default 2), --kill-every MIN,MAX seconds
- * (default 3,6). Needs root (pg_createcluster), like the chaos test.
+ * (default 3,6), --lock-ms N (WORKER_LOCK_DURATION_MS, default 4000; the stalled check runs every half). Needs root (pg_createcluster), like the chaos test.
  */
 import { parseArgs } from "node:util";
 import { ChaosStack, type ScenarioReport } from "../test/chaos/chaos-run.js";
@@ -20,10 +20,12 @@ const { values } = parseArgs({
     products: { type: "string", default: "3000" },
     workers: { type: "string", default: "2" },
     "kill-every": { type: "string", default: "3,6" },
+    "lock-ms": { type: "string", default: "4000" },
   },
 });
 const PRODUCTS = positive("products", values.products);
 const WORKERS = positive("workers", values.workers);
+const LOCK_MS = positive("lock-ms", values["lock-ms"]);
 const killEvery = values["kill-every"].split(",").map(Number);
 if (killEvery.length !== 2 || !killEvery.every((s) => s > 0) || (killEvery[0] as number) > (killEvery[1] as number)) {
   console.error(`bench:chaos: --kill-every must be MIN,MAX seconds with 0 < MIN ≤ MAX, got '${values["kill-every"]}'`);
@@ -43,7 +45,7 @@ console.log(`seeded ${PRODUCTS.toLocaleString("en")} products (${stack.hostilePr
 let baseline: ScenarioReport;
 let chaos: ScenarioReport;
 try {
-  const scenario = { workers: WORKERS, killEverySeconds: killEvery as [number, number], startupKillShare: 0.3, s3FaultRate: 0.05, timeoutMs: 3_600_000, onProgress: (line: string) => console.log(line) };
+  const scenario = { workers: WORKERS, killEverySeconds: killEvery as [number, number], startupKillShare: 0.3, s3FaultRate: 0.05, timeoutMs: 3_600_000, lockMs: LOCK_MS, onProgress: (line: string) => console.log(line) };
   console.log("baseline: no faults");
   baseline = await stack.runScenario({ ...scenario, faults: false });
   console.log(`  ${baseline.seconds.toFixed(1)} s`);
@@ -64,7 +66,7 @@ const exact = (r: ScenarioReport) => r.counts.pending === 0 && r.counts.done + r
 const hostileOk = (r: ScenarioReport) => r.hostile.every((h) => /: failed photo_[a-z_]+$/.test(h));
 const rows: Array<[string, string, string]> = [
   ["products (hostile photo files)", `${PRODUCTS.toLocaleString("en")} (${chaos.hostile.length})`, "≥ 3,000"],
-  ["worker processes", String(WORKERS), ""],
+  ["worker processes; WORKER_LOCK_DURATION_MS", `${WORKERS}; ${LOCK_MS}`, ""],
   ["time without faults", `${baseline.seconds.toFixed(1)} s`, ""],
   ["time under chaos", `${chaos.seconds.toFixed(1)} s`, ""],
   ["chaos ÷ no faults", `${ratio.toFixed(2)}×`, `≤ 2× ${ratio <= 2 ? "PASS" : "FAIL"}`],

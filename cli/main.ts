@@ -53,6 +53,12 @@ async function main(argv: string[]): Promise<number> {
   return (await command.load())(rest);
 }
 
+/** Postgres's "relation … does not exist" (42P01) as `relation "x" does not exist`, else undefined. */
+function missingTable(error: unknown): string | undefined {
+  if ((error as { code?: unknown })?.code !== "42P01") return undefined;
+  return /relation "[^"]+" does not exist/.exec((error as Error).message)?.[0] ?? "a table does not exist";
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
@@ -60,6 +66,9 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     if (error instanceof FacetError && !error.retryable) {
       console.error(error.message);
+      process.exitCode = 2;
+    } else if (missingTable(error)) {
+      console.error(`facet: ${missingTable(error)}: Facet's tables are not in this database and schema (DATABASE_URL, DB_SCHEMA); run \`facet db migrate\` first`);
       process.exitCode = 2;
     } else {
       console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));

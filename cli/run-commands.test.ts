@@ -114,6 +114,14 @@ describe("facet run watch", () => {
     expect(stderr.trim().split("\n")).toEqual(["unknown run id 'run_nope'"]);
   });
 
+  it("exits 2 with one line naming the missing table when the schema was never migrated", async () => {
+    const { code, stderr } = await runFacet(["run", "status", "run_nope"], { ...env, DB_SCHEMA: `${env.DB_SCHEMA}_never_migrated` });
+    expect(code).toBe(2);
+    expect(stderr.trim().split("\n")).toEqual([
+      `facet: relation "${env.DB_SCHEMA}_never_migrated.runs" does not exist: Facet's tables are not in this database and schema (DATABASE_URL, DB_SCHEMA); run \`facet db migrate\` first`,
+    ]);
+  });
+
   it("follows a running run, one JSON line per interval, until it completes", async () => {
     const run = await runOver("shadow", false);
     const watch = startFacet("run", "watch", run.id, "--json", "--interval-ms", "50");

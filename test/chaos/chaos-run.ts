@@ -60,6 +60,8 @@ export interface ScenarioOptions {
   s3FaultRate: number;
   /** Longest the run may take, ms. */
   timeoutMs: number;
+  /** WORKER_LOCK_DURATION_MS (default 4000); the stalled check runs every half of it. */
+  lockMs?: number;
   /** Progress lines (bench output); default silent. */
   onProgress?: (line: string) => void;
 }
@@ -210,8 +212,8 @@ export class ChaosStack {
       METRICS_PORT: "0",
       // A worker that dies hands its jobs back within the lock (Kubernetes: a node lost). Short,
       // because this scenario kills one every few seconds; the default is 60 s.
-      WORKER_LOCK_DURATION_MS: "4000",
-      WORKER_STALLED_INTERVAL_MS: "2000",
+      WORKER_LOCK_DURATION_MS: String(options.lockMs ?? 4000),
+      WORKER_STALLED_INTERVAL_MS: String((options.lockMs ?? 4000) / 2),
       HEAL_INTERVAL_MS: "2000",
       FETCH_TIMEOUT_MS: "3000",
       // info: the scenario sees "worker ready" (it kills some workers before it).
@@ -276,6 +278,7 @@ export class ChaosStack {
     const random = xorshift(this.options.seed + n);
     let nextKill = Date.now() + between(random, options.killEverySeconds) * 1000;
     let state = "";
+    let nextReport = started + 10_000;
     try {
       for (;;) {
         const now = Date.now();
@@ -284,6 +287,10 @@ export class ChaosStack {
         if (p) {
           state = `${p.state}, ${p.finished}/${total} finished`;
           if (p.state === "completed") break;
+          if (now >= nextReport) {
+            options.onProgress?.(`  ${((now - started) / 1000).toFixed(0)} s: ${p.finished}/${total} finished`);
+            nextReport += 10_000;
+          }
           const share = p.finished / total;
           while (oneOffs.length > 0 && share >= (oneOffs[0] as { at: number }).at) {
             const event = oneOffs.shift() as (typeof oneOffs)[number];
