@@ -9,7 +9,8 @@
  * again by kind, the faults injected, the checks of exactly-once and the manual steps (must be 0).
  *
  * Options: --products N (default 3000), --workers N (default 2), --kill-every MIN,MAX seconds
- * (default 3,6), --lock-ms N (WORKER_LOCK_DURATION_MS, default 4000; the stalled check runs every half). Needs root (pg_createcluster), like the chaos test.
+ * (default 3,6), --lock-ms N (WORKER_LOCK_DURATION_MS, default 4000; the stalled check runs every half),
+ * --logs FILE (every process's output under chaos, `role<TAB>line`). Needs root (pg_createcluster), like the chaos test.
  */
 import { parseArgs } from "node:util";
 import { ChaosStack, type ScenarioReport } from "../test/chaos/chaos-run.js";
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     workers: { type: "string", default: "2" },
     "kill-every": { type: "string", default: "3,6" },
     "lock-ms": { type: "string", default: "4000" },
+    logs: { type: "string" },
   },
 });
 const PRODUCTS = positive("products", values.products);
@@ -50,7 +52,7 @@ try {
   baseline = await stack.runScenario({ ...scenario, faults: false });
   console.log(`  ${baseline.seconds.toFixed(1)} s`);
   console.log("chaos");
-  chaos = await stack.runScenario({ ...scenario, faults: true, poisonPill: POISON });
+  chaos = await stack.runScenario({ ...scenario, faults: true, poisonPill: POISON, ...(values.logs ? { logFile: values.logs } : {}) });
   console.log(`  ${chaos.seconds.toFixed(1)} s`);
 } finally {
   await stack.close();

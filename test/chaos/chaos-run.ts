@@ -15,7 +15,7 @@
  * missing objects, …) and, optionally, a poison pill (FAULT_CRASH_PRODUCTS) that kills every worker
  * taking it.
  */
-import { cp, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -60,6 +60,8 @@ export interface ScenarioOptions {
   s3FaultRate: number;
   /** Longest the run may take, ms. */
   timeoutMs: number;
+  /** Every process's output, one `role<TAB>line` per line (for a look at where the time went). */
+  logFile?: string;
   /** WORKER_LOCK_DURATION_MS (default 4000); the stalled check runs every half of it. */
   lockMs?: number;
   /** Progress lines (bench output); default silent. */
@@ -221,12 +223,16 @@ export class ChaosStack {
       ...(options.poisonPill ? { FAULT_CRASH_PRODUCTS: options.poisonPill } : {}),
     };
     const lines: { role: string; text: string }[] = [];
-    const all: FacetProcess[] = [];
+    const all: Array<{ role: string; p: FacetProcess }> = [];
     const spawnRole = (role: "worker" | "producer") => {
       const p = spawnFacet([role], env);
-      all.push(p);
+      all.push({ role, p });
       return p;
     };
+    // What happened when, for the log file: progress each second, kills and workers becoming ready.
+    const t0 = Date.now();
+    const timeline: string[] = [];
+    const mark = (what: Record<string, unknown>) => timeline.push(JSON.stringify({ t: Number(((Date.now() - t0) / 1000).toFixed(1)), ...what }));
     const events = { workerKills: 0, startupKills: 0, producerKills: 0, redisFlushes: 0, postgresRestarts: 0 };
     let stopping = false;
 
@@ -238,7 +244,10 @@ export class ChaosStack {
         const entry = { p, ready: false, spawnedAt: Date.now() };
         workers[slot] = entry;
         p.proc.stdout?.on("data", (d: Buffer) => {
-          if (!entry.ready && d.toString().includes(READY_LINE)) entry.ready = true;
+          if (!entry.ready && d.toString().includes(READY_LINE)) {
+            entry.ready = true;
+            mark({ ready: slot });
+          }
         });
         await p.exited;
       }
@@ -279,14 +288,19 @@ export class ChaosStack {
     let nextKill = Date.now() + between(random, options.killEverySeconds) * 1000;
     let state = "";
     let nextReport = started + 10_000;
+    let nextMark = 0;
     try {
       for (;;) {
         const now = Date.now();
-        if (now - started > options.timeoutMs) throw new Error(`run ${runId} did not finish within ${options.timeoutMs} ms (${state}); last output:\n${all.at(-1)?.output().slice(-3000)}`);
+        if (now - started > options.timeoutMs) throw new Error(`run ${runId} did not finish within ${options.timeoutMs} ms (${state}); last output:\n${all.at(-1)?.p.output().slice(-3000)}`);
         const p = await progress();
         if (p) {
           state = `${p.state}, ${p.finished}/${total} finished`;
           if (p.state === "completed") break;
+          if (now >= nextMark) {
+            mark({ finished: p.finished });
+            nextMark = now + 1000;
+          }
           if (now >= nextReport) {
             options.onProgress?.(`  ${((now - started) / 1000).toFixed(0)} s: ${p.finished}/${total} finished`);
             nextReport += 10_000;
@@ -295,6 +309,7 @@ export class ChaosStack {
           while (oneOffs.length > 0 && share >= (oneOffs[0] as { at: number }).at) {
             const event = oneOffs.shift() as (typeof oneOffs)[number];
             options.onProgress?.(`  ${((now - started) / 1000).toFixed(1)} s, ${p.finished}/${total}: ${event.name}`);
+            mark({ event: event.name });
             await event.act();
           }
         }
@@ -304,6 +319,7 @@ export class ChaosStack {
           const victim = candidates[Math.floor(random() * candidates.length)];
           if (victim) {
             victim.p.proc.kill("SIGKILL");
+            mark({ kill: workers.indexOf(victim), startup });
             if (startup) events.startupKills++;
             else events.workerKills++;
             nextKill = now + between(random, options.killEverySeconds) * 1000;
@@ -320,7 +336,8 @@ export class ChaosStack {
       for (const w of workers) w?.p.proc.kill("SIGTERM");
       producer.proc.kill("SIGTERM");
       await Promise.all(supervisors);
-      for (const p of all) lines.push(...p.output().split("\n").filter((l) => l.trim() !== "").map((text) => ({ role: "", text })));
+      for (const { role, p } of all) lines.push(...p.output().split("\n").filter((l) => l.trim() !== "").map((text) => ({ role, text })));
+      if (options.logFile) await writeFile(options.logFile, [...timeline.map((t) => `scenario\t${t}`), ...lines.map((l) => `${l.role}\t${l.text}`)].join("\n") + "\n");
       this.lastSeconds = seconds;
     }
     return this.report(runId, facet, shop, originals, lines.map((l) => l.text), events, options);
