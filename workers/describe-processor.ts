@@ -4,7 +4,7 @@ import pLimit from "p-limit";
 import { failureReason, FacetError, TransientError } from "../shared/errors/index.js";
 import type { Logger } from "../shared/logging/logger.js";
 import { describeJobSchema, SUSPECT_QUEUE, type DescribeJob } from "../shared/queue/describe-queue.js";
-import { getRun, type LedgerContext } from "../shared/ledger/run-ledger.js";
+import { getRun, handBackPausedItem, type LedgerContext } from "../shared/ledger/run-ledger.js";
 import type { Run } from "../shared/ledger/run.js";
 import type { ObjectStore } from "../shared/storage/object-store.js";
 import type { ModelBundle } from "../models/runtime/bundle.js";
@@ -219,13 +219,7 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
         run = await currentRun(data.runId);
       }
       if (run.state === "paused") {
-        // Hand the item back: it stays pending, and the feeder's cursor moves back before it,
-        // so the item is enqueued again when the run resumes (whenever that happens).
-        await deps.ledger.db
-          .withSchema(deps.ledger.schema)
-          .table("runs")
-          .where({ id: run.id })
-          .update({ enqueued_seq: deps.ledger.db.raw("least(enqueued_seq, ?)", [data.seq - 1]) });
+        await handBackPausedItem(deps.ledger, run.id, data.seq);
         return "run_paused";
       }
       if (run.state === "cancelled") return finish({ kind: "skipped", runId: run.id, productId: data.productId, reason: "run_cancelled" }, log);

@@ -3,7 +3,7 @@ import { createDemoCatalogue } from "../../producers/demo/demo-catalogue-schema.
 import { createTestDb, type TestDb } from "../../test/helpers/postgres.js";
 import { ConfigError } from "../errors/index.js";
 import {
-  completeIfFinished, createRun, getRun, markEnqueued, pendingItemsAfter, runCounts, snapshotChunk, transitionRun, type LedgerContext,
+  completeIfFinished, createRun, getRun, handBackPausedItem, markEnqueued, pendingItemsAfter, runCounts, snapshotChunk, transitionRun, type LedgerContext,
 } from "./run-ledger.js";
 import type { Selection } from "./selection.js";
 
@@ -72,6 +72,10 @@ describe("run ledger", () => {
     await markEnqueued(ctx, run.id, 5);
     await markEnqueued(ctx, run.id, 2);
     expect((await getRun(ctx, run.id)).enqueued_seq).toBe(5);
+    // A paused run's item handed back by a worker moves the cursor back before it, never forward.
+    await handBackPausedItem(ctx, run.id, 4);
+    await handBackPausedItem(ctx, run.id, 5);
+    expect((await getRun(ctx, run.id)).enqueued_seq).toBe(3);
     await transitionRun(ctx, run.id, "cancelled");
     await expect(transitionRun(ctx, run.id, "running")).rejects.toThrow(new ConfigError(`run ${run.id} is cancelled; it cannot become running`));
   });

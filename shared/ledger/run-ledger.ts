@@ -236,6 +236,18 @@ export async function markEnqueued(ctx: LedgerContext, runId: string, seq: numbe
     .update({ enqueued_seq: ctx.db.raw("greatest(enqueued_seq, ?)", [seq]), updated_at: ctx.db.fn.now() });
 }
 
+/**
+ * A worker hands back an item of a paused run: it stays pending, and the producer's cursor moves
+ * back before it, so the item is enqueued again when the run resumes (whenever that happens).
+ */
+export async function handBackPausedItem(ctx: LedgerContext, runId: string, seq: number): Promise<void> {
+  await ctx.db
+    .withSchema(ctx.schema)
+    .table("runs")
+    .where({ id: runId })
+    .update({ enqueued_seq: ctx.db.raw("least(enqueued_seq, ?)", [seq - 1]) });
+}
+
 /** Complete the run if its snapshot is whole and no item is pending. Returns whether it did. */
 export async function completeIfFinished(ctx: LedgerContext, runId: string): Promise<boolean> {
   const updated = await ctx.db
