@@ -1,5 +1,6 @@
 import type { ModelBundle } from "./bundle.js";
 import { createDescriber, type DescriberOptions, type PreparedProduct, type ProductDescription } from "./describer.js";
+import { fromWireError, type WireError } from "../../shared/errors/index.js";
 import { takeInferenceThread } from "./inference-threads.js";
 import type { SessionSettings } from "./session-settings.js";
 
@@ -47,7 +48,7 @@ export type ToThread = { type: "load"; data: ThreadData } | { type: "infer"; id:
 export type FromThread =
   | { type: "ready" }
   | { type: "result"; id: number; results: ProductDescription[] }
-  | { type: "error"; id?: number; error: { name: string; message: string; code?: string } };
+  | { type: "error"; id?: number; error: WireError };
 
 export interface ThreadData {
   dir: string;
@@ -93,7 +94,7 @@ export async function startThreadedEngine(dir: string, settings: SessionSettings
           return;
         }
         if (!ready) {
-          reject(toError(message.type === "error" ? message.error : { name: "Error", message: "inference thread sent a result before it was ready" }));
+          reject(fromWireError(message.type === "error" ? message.error : { name: "Error", message: "inference thread sent a result before it was ready" }));
           return;
         }
         const task = lane.task;
@@ -101,7 +102,7 @@ export async function startThreadedEngine(dir: string, settings: SessionSettings
         lane.task = undefined;
         busy += performance.now() - task.started;
         if (message.type === "result") task.resolve(message.results);
-        else task.reject(toError(message.error));
+        else task.reject(fromWireError(message.error));
         pump();
       });
       worker.on("error", (error) => {
@@ -165,11 +166,4 @@ export async function startThreadedEngine(dir: string, settings: SessionSettings
       await Promise.all(lanes.splice(0).map((l) => l.worker.terminate()));
     },
   };
-}
-
-function toError(e: { name: string; message: string; code?: string }): Error {
-  const error = new Error(e.message);
-  error.name = e.name;
-  if (e.code) Object.assign(error, { code: e.code });
-  return error;
 }

@@ -1,4 +1,5 @@
 import { parentPort } from "node:worker_threads";
+import { toWireError } from "../../shared/errors/index.js";
 import { loadBundle } from "./bundle.js";
 import { createDescriber, type Describer } from "./describer.js";
 import type { FromThread, ThreadData, ToThread } from "./inference-engine.js";
@@ -11,11 +12,6 @@ import type { FromThread, ThreadData, ToThread } from "./inference-engine.js";
 const port = parentPort;
 if (!port) throw new Error("inference-thread-main must run in a worker thread");
 const send = (message: FromThread) => port.postMessage(message);
-const describe = (error: unknown) => ({
-  name: error instanceof Error ? error.name : "Error",
-  message: error instanceof Error ? error.message : String(error),
-  ...(typeof (error as { code?: unknown })?.code === "string" ? { code: (error as { code: string }).code } : {}),
-});
 
 let describer: Promise<Describer> | undefined;
 port.on("message", async (message: ToThread) => {
@@ -30,7 +26,7 @@ port.on("message", async (message: ToThread) => {
     if (!describer) throw new Error("inference thread: a batch came before its bundle");
     send({ type: "result", id: message.id, results: await (await describer).infer(message.products) });
   } catch (error) {
-    send({ type: "error", id: message.id, error: describe(error) });
+    send({ type: "error", id: message.id, error: toWireError(error) });
   }
 });
 
@@ -40,7 +36,7 @@ async function load({ dir, settings, options }: ThreadData): Promise<Describer> 
     send({ type: "ready" });
     return loaded;
   } catch (error) {
-    send({ type: "error", error: describe(error) });
+    send({ type: "error", error: toWireError(error) });
     throw error;
   }
 }

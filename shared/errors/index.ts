@@ -4,3 +4,4 @@ export { TransientError } from "./transient-error.js";
 export { BundleError } from "./bundle-error.js";
 export { ConfigError } from "./config-error.js";
 export { failureReason } from "./failure-reason.js";
+export { fromWireError, toWireError, type WireError } from "./wire-error.js";

@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import { BundleError } from "./bundle-error.js";
+import { PermanentError } from "./permanent-error.js";
+import { TransientError } from "./transient-error.js";
+import { fromWireError, toWireError } from "./wire-error.js";
+
+/** What postMessage does to a message: a structured clone. */
+const across = <T>(value: T): T => structuredClone(value);
+
+describe("errors across a thread boundary", () => {
+  it("a permanent error stays permanent, with its code, name and message", () => {
+    const back = fromWireError(across(toWireError(new BundleError("manifest.json", "files", "missing"))));
+    expect(back).toBeInstanceOf(PermanentError);
+    expect(back).toMatchObject({ retryable: false, code: "bundle_invalid", name: "BundleError", message: "manifest.json: files: missing" });
+  });
+
+  it("a transient error stays transient, with its retry-after floor", () => {
+    const back = fromWireError(across(toWireError(new TransientError("object_throttled", "slow down", { retryAfterMs: 1500 }))));
+    expect(back).toBeInstanceOf(TransientError);
+    expect(back).toMatchObject({ retryable: true, code: "object_throttled", retryAfterMs: 1500 });
+  });
+
+  it("an error that is not Facet's stays a plain Error, keeping a string code", () => {
+    const back = fromWireError(across(toWireError(Object.assign(new RangeError("bad shape"), { code: "ERR_X" }))));
+    expect(back).not.toBeInstanceOf(PermanentError);
+    expect(back).not.toBeInstanceOf(TransientError);
+    expect(back).toMatchObject({ name: "RangeError", message: "bad shape", code: "ERR_X" });
+    expect(fromWireError(across(toWireError("a string")))).toMatchObject({ name: "Error", message: "a string" });
+  });
+});

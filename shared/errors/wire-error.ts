@@ -1,0 +1,48 @@
+import { FacetError } from "./facet-error.js";
+import { PermanentError } from "./permanent-error.js";
+import { TransientError } from "./transient-error.js";
+
+/**
+ * An error as it crosses a thread or process boundary (postMessage, a job's failure): a
+ * structured clone keeps only an Error's name and message, so a permanent error would come back
+ * as a plain Error, which the worker retries. This keeps its code and whether retrying helps.
+ */
+export interface WireError {
+  name: string;
+  message: string;
+  code?: string;
+  /** FacetError's `retryable`; absent for errors that are not Facet's. */
+  retryable?: boolean;
+  retryAfterMs?: number;
+}
+
+export function toWireError(error: unknown): WireError {
+  if (error instanceof FacetError) {
+    return {
+      name: error.name,
+      message: error.message,
+      code: error.code,
+      retryable: error.retryable,
+      ...(error instanceof TransientError && error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),
+    };
+  }
+  const code = (error as { code?: unknown })?.code;
+  return {
+    name: error instanceof Error ? error.name : "Error",
+    message: error instanceof Error ? error.message : String(error),
+    ...(typeof code === "string" ? { code } : {}),
+  };
+}
+
+/** The error on this side: a PermanentError or TransientError with the same code, name and message, or a plain Error. */
+export function fromWireError(wire: WireError): Error {
+  let error: Error;
+  if (wire.retryable === true) error = new TransientError(wire.code ?? "transient", wire.message, wire.retryAfterMs !== undefined ? { retryAfterMs: wire.retryAfterMs } : {});
+  else if (wire.retryable === false) error = new PermanentError(wire.code ?? "permanent", wire.message);
+  else {
+    error = new Error(wire.message);
+    if (wire.code) Object.assign(error, { code: wire.code });
+  }
+  error.name = wire.name;
+  return error;
+}
