@@ -64,11 +64,12 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
+    const missing = missingTable(error);
     if (error instanceof FacetError && !error.retryable) {
       console.error(error.message);
       process.exitCode = 2;
-    } else if (missingTable(error)) {
-      console.error(`facet: ${missingTable(error)}: Facet's tables are not in this database and schema (DATABASE_URL, DB_SCHEMA); run \`facet db migrate\` first`);
+    } else if (missing) {
+      console.error(`facet: ${missing}: Facet's tables are not in this database and schema (DATABASE_URL, DB_SCHEMA); run \`facet db migrate\` first`);
       process.exitCode = 2;
     } else {
       console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));

@@ -81,7 +81,9 @@ async function enqueueAgain(deps: LostJobsDeps, run: Run, items: readonly Handed
   const byQueue = new Map<Queue<DescribeJob>, HandedItem[]>();
   for (const item of items) {
     const queue = queueFor(deps, item);
-    byQueue.set(queue, [...(byQueue.get(queue) ?? []), item]);
+    const queued = byQueue.get(queue);
+    if (queued) queued.push(item);
+    else byQueue.set(queue, [item]);
   }
   for (const [queue, queued] of byQueue) await queue.addBulk(queued.map((item) => describeJob(run, item)));
 }

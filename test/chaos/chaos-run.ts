@@ -27,7 +27,7 @@ import { createDemoCatalogue } from "../../producers/demo/demo-catalogue-schema.
 import { seedDemoCatalogue } from "../../producers/demo/seed-demo-catalogue.js";
 import { createDb, migrate, type Db } from "../../shared/db/database.js";
 import { openWritableObjectStore } from "../../shared/storage/object-store.js";
-import { spawnFacet, type FacetProcess } from "../helpers/facet-process.js";
+import { runFacet, spawnFacet, type FacetProcess } from "../helpers/facet-process.js";
 import { startChaosProxy, xorshift, type ChaosFault } from "../helpers/fault-proxy.js";
 import { startPrivatePostgres, type PrivatePostgres } from "../helpers/private-postgres.js";
 import { startPrivateRedis, type PrivateRedis } from "../helpers/redis-server.js";
@@ -237,11 +237,11 @@ export class ChaosStack {
     let stopping = false;
 
     // Supervisors: a process that dies is replaced, as a Deployment's pods are.
-    const workers: Array<{ p: FacetProcess; ready: boolean; spawnedAt: number }> = [];
+    const workers: Array<{ p: FacetProcess; ready: boolean }> = [];
     const superviseWorker = async (slot: number) => {
       while (!stopping) {
         const p = spawnRole("worker");
-        const entry = { p, ready: false, spawnedAt: Date.now() };
+        const entry = { p, ready: false };
         workers[slot] = entry;
         p.proc.stdout?.on("data", (d: Buffer) => {
           if (!entry.ready && d.toString().includes(READY_LINE)) {
@@ -262,8 +262,9 @@ export class ChaosStack {
     const supervisors = [...Array.from({ length: options.workers }, (_, slot) => superviseWorker(slot)), superviseProducer()];
 
     const started = Date.now();
-    const start = await spawnFacetToEnd(["run", "start", "--model", MODEL_VERSION, "--all", "--mode", "apply", "--json"], env);
-    const runId = (JSON.parse(start.output.trim().split("\n").at(-1) as string) as { id: string }).id;
+    const start = await runFacet(["run", "start", "--model", MODEL_VERSION, "--all", "--mode", "apply", "--json"], { ...process.env, ...env });
+    if (start.code !== 0) throw new Error(`facet run start exited ${start.code}: ${start.stderr}`);
+    const runId = (JSON.parse(start.stdout.trim().split("\n").at(-1) as string) as { id: string }).id;
     const total = this.options.products;
     const progress = async (): Promise<{ finished: number; state: string } | undefined> => {
       try {
@@ -289,6 +290,7 @@ export class ChaosStack {
     let state = "";
     let nextReport = started + 10_000;
     let nextMark = 0;
+    let seconds = 0;
     try {
       for (;;) {
         const now = Date.now();
@@ -330,7 +332,7 @@ export class ChaosStack {
         await new Promise((r) => setTimeout(r, 100));
       }
     } finally {
-      const seconds = (Date.now() - started) / 1000;
+      seconds = (Date.now() - started) / 1000;
       stopping = true;
       this.proxy.setFaultRate(0);
       for (const w of workers) w?.p.proc.kill("SIGTERM");
@@ -338,15 +340,13 @@ export class ChaosStack {
       await Promise.all(supervisors);
       for (const { role, p } of all) lines.push(...p.output().split("\n").filter((l) => l.trim() !== "").map((text) => ({ role, text })));
       if (options.logFile) await writeFile(options.logFile, [...timeline.map((t) => `scenario\t${t}`), ...lines.map((l) => `${l.role}\t${l.text}`)].join("\n") + "\n");
-      this.lastSeconds = seconds;
     }
-    return this.report(runId, facet, shop, originals, lines.map((l) => l.text), events, options);
+    return this.report(runId, seconds, facet, shop, originals, lines.map((l) => l.text), events, options);
   }
-
-  private lastSeconds = 0;
 
   private async report(
     runId: string,
+    seconds: number,
     facet: string,
     shop: string,
     originals: Map<string, string | null>,
@@ -416,7 +416,7 @@ export class ChaosStack {
     const pill = options.poisonPill ? byId.get(options.poisonPill) : undefined;
     return {
       runId,
-      seconds: this.lastSeconds,
+      seconds,
       counts,
       failedByReason,
       statuses,
@@ -432,14 +432,6 @@ export class ChaosStack {
       ...(pill ? { poisonPill: { state: pill.state, reason: pill.reason } } : {}),
     };
   }
-}
-
-/** Run a `facet` command to its end (the run start). */
-async function spawnFacetToEnd(args: string[], env: Record<string, string>): Promise<{ code: number | string; output: string }> {
-  const p = spawnFacet(args, env);
-  const code = await p.exited;
-  if (code !== 0) throw new Error(`facet ${args.join(" ")} exited ${code}: ${p.output()}`);
-  return { code, output: p.output() };
 }
 
 function between(random: () => number, [low, high]: [number, number]): number {

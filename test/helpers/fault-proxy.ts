@@ -1,5 +1,15 @@
 import http from "node:http";
 
+/** Forward a request unchanged (Host header included, so S3 signatures still verify). */
+function forward(upstream: URL, req: http.IncomingMessage, res: http.ServerResponse): void {
+  const up = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+    res.writeHead(answer.statusCode ?? 502, answer.headers);
+    answer.pipe(res);
+  });
+  up.on("error", () => res.destroy());
+  req.pipe(up);
+}
+
 /**
  * An HTTP proxy in front of a test server that fails chosen requests: the first `failures`
  * GETs whose path contains `match` get `status` with an S3-style error body; everything
@@ -15,15 +25,7 @@ export async function startFaultProxy(target: string, rule: { match: string; fai
       res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${rule.code ?? "SlowDown"}</Code><Message>injected failure</Message></Error>`);
       return;
     }
-    const forward = http.request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
-    forward.on("error", () => res.destroy());
-    req.pipe(forward);
+    forward(upstream, req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as { port: number };
@@ -52,17 +54,9 @@ export async function startChaosProxy(target: string, options: { seed: number; d
   let requests = 0;
   let failed = 0;
   const sockets = new Set<import("node:net").Socket>();
-  const forward = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const up = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    up.on("error", () => res.destroy());
-    req.pipe(up);
-  };
   const server = http.createServer((req, res) => {
     requests++;
-    if (rate === 0 || random() >= rate) return forward(req, res);
+    if (rate === 0 || random() >= rate) return forward(upstream, req, res);
     const fault = CHAOS_FAULTS[failed++ % CHAOS_FAULTS.length] as ChaosFault;
     injected[fault]++;
     switch (fault) {
@@ -77,7 +71,7 @@ export async function startChaosProxy(target: string, options: { seed: number; d
         req.socket.destroy();
         return;
       case "delay":
-        setTimeout(() => forward(req, res), Math.floor(random() * options.delayMs));
+        setTimeout(() => forward(upstream, req, res), Math.floor(random() * options.delayMs));
         return;
       case "stall":
         setTimeout(() => req.socket.destroy(), options.stallMs);
