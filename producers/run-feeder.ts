@@ -7,6 +7,8 @@ import {
 } from "../shared/ledger/run-ledger.js";
 import { countHanded, type JobLoss, type SettledLosses } from "../shared/ledger/lost-jobs.js";
 import { healRun } from "./lost-jobs.js";
+import type { ApplySettings } from "../shared/ledger/apply-rules.js";
+import { releaseHeldAtCompletion } from "../shared/ledger/run-shift.js";
 
 export interface RunFeederOptions {
   ledger: LedgerContext;
@@ -31,6 +33,11 @@ export interface RunFeederOptions {
    * outcome (producers/lost-jobs.ts), ms: the longest a lost item waits. Default 10 000.
    */
   healIntervalMs?: number;
+  /**
+   * The apply rules, to release an apply run's held results when it completes (shared/ledger/run-shift.ts).
+   * Without them (shadow-only tests and benchmarks) held results stay held.
+   */
+  apply?: ApplySettings;
   /** Told of every settled batch of lost jobs (the producer's metrics). */
   onLostJobs?: (losses: readonly JobLoss[], settled: SettledLosses) => void;
 }
@@ -46,8 +53,8 @@ export type FeederState = (typeof FEEDER_STATES)[keyof typeof FEEDER_STATES];
  * harmless `add`s.
  */
 export class RunFeeder {
-  private readonly options: Required<Omit<RunFeederOptions, "ledger" | "queue" | "logger" | "onLostJobs" | "suspectQueue">> &
-    Pick<RunFeederOptions, "ledger" | "queue" | "logger" | "onLostJobs" | "suspectQueue">;
+  private readonly options: Required<Omit<RunFeederOptions, "ledger" | "queue" | "logger" | "onLostJobs" | "suspectQueue" | "apply">> &
+    Pick<RunFeederOptions, "ledger" | "queue" | "logger" | "onLostJobs" | "suspectQueue" | "apply">;
   private state: FeederState = FEEDER_STATES.idle;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -149,7 +156,8 @@ export class RunFeeder {
       }
     }
     if (run.state === "running" && (await completeIfFinished(ledger, run.id))) {
-      this.options.logger.info({ runId: run.id }, "run completed");
+      const released = run.mode === "apply" && this.options.apply ? await releaseHeldAtCompletion(ledger, run.id, this.options.apply) : {};
+      this.options.logger.info({ runId: run.id, ...(Object.keys(released).length ? { released } : {}) }, "run completed");
     }
   }
 }

@@ -138,9 +138,16 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
               attributes: r.attributes,
               review: r.review,
               familiarity: r.familiarity,
+              shift: r.shift,
             };
           });
-          await timed("write", () => writeOutcomes(deps.ledger, outcomes, deps.apply));
+          const written = await timed("write", () => writeOutcomes(deps.ledger, outcomes, deps.apply));
+          if (written.run_shifted) {
+            deps.logger.warn(
+              { runIds: [...new Set(outcomes.map((o) => o.runId))] },
+              "run shifted: its photos as a whole are unlike the bundle's training photos, so every result of it goes to review (unfamiliar_photo)",
+            );
+          }
           for (const o of outcomes) deps.metrics?.processed.inc({ run_id: o.runId, outcome: "done", reason: "" });
           return outcomes;
         },

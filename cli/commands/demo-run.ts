@@ -83,10 +83,10 @@ export async function demoRunCommand(args: string[]): Promise<number> {
     });
     step(`seeded ${seeded.products} products (${seeded.photos} photos) in ${seeded.seconds.toFixed(1)} s`);
 
-    const feeder = new RunFeeder({ ledger, queue, logger, backlogPerRun: config.BACKLOG_PER_RUN, intervalMs: 100 });
+    const apply = { applyFunction: config.CATALOGUE_APPLY_FUNCTION, reviewThreshold: config.REVIEW_THRESHOLD, reviewAttributes: config.REVIEW_ATTRIBUTES };
+    const feeder = new RunFeeder({ ledger, queue, logger, backlogPerRun: config.BACKLOG_PER_RUN, intervalMs: 100, apply });
     const processor = createDescribeProcessor({
-      ledger, images: openObjectStore(config.IMAGE_STORE, s3), models, logger,
-      apply: { applyFunction: config.CATALOGUE_APPLY_FUNCTION, reviewThreshold: config.REVIEW_THRESHOLD, reviewAttributes: config.REVIEW_ATTRIBUTES },
+      ledger, images: openObjectStore(config.IMAGE_STORE, s3), models, logger, apply,
       batchSize: config.BATCH_SIZE, batchMaxWaitMs: config.BATCH_MAX_WAIT_MS, fetchTimeoutMs: config.FETCH_TIMEOUT_MS, fetchConcurrency: config.FETCH_CONCURRENCY,
       maxInputPixels: config.MAX_INPUT_PIXELS, attempts: DESCRIBE_ATTEMPTS,
     });

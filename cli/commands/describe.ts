@@ -9,6 +9,7 @@ import { loadBundle } from "../../models/runtime/bundle.js";
 import { createDescriber, DEFAULT_BATCH_SIZE, type ProductOutcome, type ProductPhotos } from "../../models/runtime/describer.js";
 import type { SessionSettings } from "../../models/runtime/session-settings.js";
 import { withSellerFacts } from "../../models/review/seller-review.js";
+import { ShiftTally, withRunShift } from "../../models/runtime/run-shift.js";
 import { parseFlags, positiveInt } from "../usage-error.js";
 
 /** The demo bundle shipped in the repository: the default when neither --model nor FACET_MODEL_DIR is set. */
@@ -32,7 +33,9 @@ confidences, and whether it may be applied or needs a person (and why).
 
 REVIEW_THRESHOLD and REVIEW_ATTRIBUTES (environment) set what is stated and what needs
 review, as for the pipeline. Any number of files: they are read and described a batch
-at a time. Exit status: 0 all described; 1 some file or photo could not be used (reason
+at a time. The files are one run for the run-level shift gate: when, as a whole, they are
+unlike the bundle's training photos (README, "Confidence you can act on"), every result
+needs review (unfamiliar_photo); so the first 200 results are printed once that is known. Exit status: 0 all described; 1 some file or photo could not be used (reason
 printed); 2 bad usage or model.`;
 
 export async function describeCommand(args: string[]): Promise<number> {
@@ -76,7 +79,14 @@ export async function describeCommand(args: string[]): Promise<number> {
   try {
     const describer = createDescriber(bundle, { batchSize, useCache: !values["no-cache"], review: { threshold: config.REVIEW_THRESHOLD, attributes: config.REVIEW_ATTRIBUTES } });
     // A batch of products at a time: files are read, described and printed, then let go, so any
-    // number of files runs in the memory of one batch.
+    // number of files runs in the memory of one batch (and of the first SHIFT_MIN_PRODUCTS results,
+    // held until the files have shown whether, as a whole, they are unlike the training photos).
+    const tally = new ShiftTally();
+    const held: ProductOutcome[] = [];
+    const release = () => {
+      const shifted = tally.verdict === "shifted";
+      for (const o of held.splice(0)) out.write(o.ok && shifted ? withRunShift(o) : o);
+    };
     for (let start = 0; start < groups.length; start += batchSize) {
       const chunk = groups.slice(start, start + batchSize);
       const read = await Promise.all(chunk.map(readProduct));
@@ -86,9 +96,14 @@ export async function describeCommand(args: string[]): Promise<number> {
         const outcome = "photos" in r ? (described.next().value as ProductOutcome) : r;
         const reviewed = outcome.ok && seller !== undefined ? withSellerFacts(outcome, { texts: [seller] }) : outcome;
         allOk &&= reviewed.ok;
-        out.write(reviewed);
+        if (reviewed.ok) tally.add(reviewed.shift);
+        held.push(reviewed);
       }
+      if (tally.verdict !== "gathering") release();
     }
+    release();
+    const shift = tally.describe();
+    if (shift !== null && tally.verdict !== "gathering") console.error(shift);
   } finally {
     out.end();
     await bundle.close();

@@ -36,6 +36,7 @@ export async function producerCommand(args: string[]): Promise<number> {
       logger: services.logger,
       backlogPerRun: services.config.BACKLOG_PER_RUN,
       healIntervalMs: services.config.HEAL_INTERVAL_MS,
+      apply: { applyFunction: services.config.CATALOGUE_APPLY_FUNCTION, reviewThreshold: services.config.REVIEW_THRESHOLD, reviewAttributes: services.config.REVIEW_ATTRIBUTES },
       onLostJobs: (losses) => losses.forEach((loss) => metrics.lostJobs.inc({ kind: loss.kind })),
     });
     const schedules = startScheduleWorker({

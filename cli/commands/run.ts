@@ -2,6 +2,7 @@ import { ConfigError } from "../../shared/errors/index.js";
 import { cancelRun, createRun, getRun, listRuns, runCounts, selectionMatchesAny, transitionRun } from "../../shared/ledger/run-ledger.js";
 import type { Run, RunCounts } from "../../shared/ledger/run.js";
 import { describeSelection } from "../../shared/ledger/selection.js";
+import { describeShift, shiftVerdict } from "../../models/runtime/run-shift.js";
 import { requeueLost } from "../../producers/run-feeder.js";
 import { applyShadowRun } from "../../producers/run-apply.js";
 import { compareRuns } from "../../producers/run-compare.js";
@@ -111,6 +112,16 @@ function runJson(run: Run, counts?: RunCounts) {
     created_at: run.created_at,
     started_at: run.started_at,
     finished_at: run.finished_at,
+    shift:
+      run.shift_baseline === null
+        ? null
+        : {
+            products: run.shift_products,
+            unusual: run.shift_unusual,
+            baseline: run.shift_baseline,
+            verdict: shiftVerdict({ products: run.shift_products, unusual: run.shift_unusual }, run.shift_baseline),
+            shifted_at: run.shifted_at,
+          },
     ...(counts ? { counts } : {}),
   };
 }
@@ -127,6 +138,7 @@ async function status(args: string[]): Promise<number> {
       const finished = counts.done + counts.failed + counts.skipped;
       console.log(`${run.id} ${run.state}: ${finished}/${run.total}${run.snapshot_complete ? "" : "+"} finished · done ${counts.done} · failed ${counts.failed} · skipped ${counts.skipped}`);
       console.log(`  model ${run.model_version} · ${describeSelection(run.selection)} · ${run.mode} · priority ${run.priority}`);
+      if (run.shift_baseline !== null) console.log(`  ${describeShift({ products: run.shift_products, unusual: run.shift_unusual }, run.shift_baseline)}`);
     }
     return 0;
   } finally {

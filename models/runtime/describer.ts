@@ -15,6 +15,7 @@ import {
   type ReviewDecision,
   type ReviewSettings,
 } from "./review-policy.js";
+import { shiftSignal, type ShiftSignal } from "./run-shift.js";
 
 /** A product to describe: its id and its photos' encoded bytes, primary photo first. */
 export interface ProductPhotos {
@@ -51,6 +52,8 @@ export interface ProductDescription {
   probabilities: Record<string, number[]>;
   /** Mean photo familiarity (distance to the training photos; above the manifest's threshold: unfamiliar), or null when the bundle has none. */
   familiarity: number | null;
+  /** The run-level shift signal (run-shift.ts) and the bundle's validation share of it; null when the bundle has no shift baseline. */
+  shift: ShiftSignal | null;
   /** Whether the result may be applied, and if not why (the model's reasons; the pipeline may add contradicts_seller). */
   review: ReviewDecision;
   model: { name: string; version: string };
@@ -219,6 +222,7 @@ export function createDescriber(bundle: ModelBundle, options: DescriberOptions =
         tokens: ids,
         probabilities: probabilities[i] as Record<string, number[]>,
         familiarity: productFamiliarity,
+        shift: shiftSignal(m, prediction, productFamiliarity),
         review: decide(modelReviewReasons(prediction, productFamiliarity, familiarityThreshold, review, ids.at(-1) === bundle.tokenizer.eosId)),
         model: { name: m.name, version: m.version },
         photosUsed: product.photos.length,

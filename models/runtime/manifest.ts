@@ -64,6 +64,19 @@ export const manifestSchema = z.object({
     .optional(),
   /** Above `threshold`, a product's mean photo familiarity says its photos are unlike the training data (review: unfamiliar_photo). */
   familiarity: z.object({ threshold: z.number().positive(), percentile: z.number(), fitted_on: z.string() }).loose().optional(),
+  /**
+   * The run-level shift baseline (run-shift.ts): the share of validation products whose calibrated
+   * `attribute` confidence is below `confidence_below` or whose photos are unfamiliar. Absent: no run-level gate.
+   */
+  shift: z
+    .object({
+      attribute: z.string(),
+      confidence_below: z.number().gt(0).lte(1),
+      validation_share: z.number().gt(0).lte(1),
+      validation_products: z.number().int().nonnegative(),
+    })
+    .loose()
+    .optional(),
   evaluation: z.record(z.string(), z.unknown()).optional(),
   /** Written by `facet model publish`: where the bundle came from and how it measured. */
   lineage: z.record(z.string(), z.unknown()).optional(),

@@ -26,6 +26,11 @@ export const runRowSchema = z.object({
   started_at: z.date().nullable(),
   finished_at: z.date().nullable(),
   updated_at: z.date(),
+  /** The run-level shift gate (shared/ledger/run-shift.ts): results with a signal, the unusual ones, the bundle's baseline (null: no gate). */
+  shift_products: z.coerce.number().int(),
+  shift_unusual: z.coerce.number().int(),
+  shift_baseline: z.number().nullable(),
+  shifted_at: z.date().nullable(),
 });
 export type Run = z.infer<typeof runRowSchema>;
 

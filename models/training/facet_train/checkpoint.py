@@ -26,7 +26,7 @@ def save_checkpoint(
     state_dict: dict | None = None,
     extra: dict | None = None,
 ) -> None:
-    """`extra`: what was fitted after training (`calibration`, `familiarity`), copied into the bundle's manifest."""
+    """`extra`: what was fitted after training (`calibration`, `familiarity`, `shift`), copied into the bundle's manifest."""
     torch.save(
         {
             "format": FORMAT,
@@ -50,6 +50,7 @@ class LoadedCheckpoint:
         self.preprocessing = raw["preprocessing"]
         self.calibration: dict | None = raw.get("calibration")
         self.familiarity: dict | None = raw.get("familiarity")
+        self.shift: dict | None = raw.get("shift")
         # No backbone weights here: the state dict carries every weight, backbone included.
         self.model = FacetModel(self.config, backbone_weights=None)
         self.model.load_state_dict(raw["state_dict"])

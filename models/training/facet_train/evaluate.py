@@ -26,7 +26,7 @@ from .memory import reexec_with_malloc_tunables
 from .bundle import MANIFEST, BundleError, read_manifest, write_json
 from .checkpoint import CheckpointError, load_checkpoint
 from .data import SPLITS, DatasetError, FacetDataset, dataset_splits, load_dataset
-from .inference import predict
+from .inference import apply_run_shift, predict
 from .labels_map import Alignment, LabelsMapError, align, check_image_size, read_labels_map
 from .policy import DEFAULT_REVIEW_ATTRIBUTES, DEFAULT_REVIEW_THRESHOLD, Policy
 from .scoring import score
@@ -99,8 +99,18 @@ def format_table(report: dict) -> str:
             + ("" if a["calibrated"] else "  (not calibrated: never stated)")
         )
     r = m["review"]
+    shift = m.get("run_shift")
     lines += [
         "",
+        *(
+            [
+                f"run shift: {shift['unusual']} of {shift['products']} products unusual ({_pct(shift['share'])}; validation {_pct(shift['baseline'])},"
+                f" shifted above {_pct(shift['bound'])}): {'too few products to tell' if shift['verdict'] == 'gathering' else shift['verdict']}"
+                + (" - the photos as a whole are unlike the training photos, so every product goes to review" if shift["verdict"] == "shifted" else "")
+            ]
+            if shift
+            else []
+        ),
         f"review at threshold {r['threshold']}: {r['sent']} of {m['products']} sent to a person ({_pct(r['share'])}); "
         + ", ".join(f"{k} {v}" for k, v in r["reasons"].items())
         + f"; {r['applied']} applied",
@@ -136,7 +146,9 @@ def evaluate(args: argparse.Namespace) -> dict:
     started = time.perf_counter()
     predictions = predict(checkpoint.model, tokenizer, alignment.dataset, indices, args.batch_size, policy)
     seconds = time.perf_counter() - started
-    metrics = score(alignment.dataset, indices, predictions, policy)
+    # The evaluated split is one run: a shifted one sends all its products to review, as serving does.
+    run_shift = apply_run_shift(predictions, policy)
+    metrics = {**score(alignment.dataset, indices, predictions, policy), "run_shift": run_shift}
     report = {
         "format": "facet-evaluation/1",
         "created_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -248,6 +248,7 @@ def build_manifest(args: argparse.Namespace, checkpoint: LoadedCheckpoint, train
         "training": training_summary,
         **({"calibration": checkpoint.calibration} if checkpoint.calibration else {}),
         **({"familiarity": checkpoint.familiarity} if checkpoint.familiarity else {}),
+        **({"shift": checkpoint.shift} if checkpoint.shift else {}),
     }
 
 

@@ -12,6 +12,7 @@ from .calibration import apply_temperature
 from .data import FacetDataset, batch_indices, make_batch
 from .model import FacetModel, greedy_decode
 from .policy import Policy
+from .shift import bound, verdict
 from .tokenizer import EOS_ID, WordTokenizer
 
 
@@ -25,6 +26,7 @@ class ProductPrediction:
     stated: dict[str, str]  # the labels the text may state (slot fills)
     familiarity: float | None
     review: list[str]  # reasons for review; empty: applied
+    unusual: bool | None = None  # the run-level shift signal (shift.py); None: the bundle has none
 
 
 def banned_slots(tokenizer: WordTokenizer, stated: dict[str, str]) -> set[int]:
@@ -55,11 +57,11 @@ def predict(
             labels = {n: a.labels[int(p[b].argmax())] for n, a, p in zip(names, dataset.attributes, probs)}
             confidences = {n: float(p[b].max()) for n, p in zip(names, probs)}
             familiarity = float(encoded.familiarity[b]) if encoded.familiarity is not None else None
-            rows.append((labels, confidences, familiarity, policy.stated(labels, confidences)))
+            rows.append((labels, confidences, familiarity, policy.stated(labels, confidences), policy.unusual(confidences, familiarity)))
         sequences = greedy_decode(
-            model.decoder, encoded.memory, encoded.memory_mask, banned=[banned_slots(tokenizer, stated) for *_, stated in rows], once=frozenset(tokenizer.slots.values())
+            model.decoder, encoded.memory, encoded.memory_mask, banned=[banned_slots(tokenizer, stated) for *_, stated, _ in rows], once=frozenset(tokenizer.slots.values())
         )
-        for b, (pid, (labels, confidences, familiarity, stated)) in enumerate(zip(batch.ids, rows)):
+        for b, (pid, (labels, confidences, familiarity, stated, unusual)) in enumerate(zip(batch.ids, rows)):
             out.append(
                 ProductPrediction(
                     pid,
@@ -70,6 +72,31 @@ def predict(
                     stated,
                     familiarity,
                     policy.review(confidences, familiarity, text_complete=sequences[b][-1:] == [EOS_ID]),
+                    unusual,
                 )
             )
     return out
+
+
+def apply_run_shift(predictions: Sequence[ProductPrediction], policy: Policy) -> dict | None:
+    """Treats `predictions` as one finished run: when its unusual share says the photos as a whole
+    are unlike the training photos (shift.verdict), every product goes to review as
+    `unfamiliar_photo` (in place). Returns the run's shift figures (None: the bundle has no baseline)."""
+    if policy.shift is None:
+        return None
+    products = len(predictions)
+    unusual = sum(bool(p.unusual) for p in predictions)
+    baseline = policy.shift["validation_share"]
+    state = verdict(products, unusual, baseline)
+    if state == "shifted":
+        for p in predictions:
+            if "unfamiliar_photo" not in p.review:
+                p.review.insert(0, "unfamiliar_photo")
+    return {
+        "products": products,
+        "unusual": unusual,
+        "share": unusual / products if products else None,
+        "baseline": baseline,
+        "bound": bound(baseline),
+        "verdict": state,
+    }

@@ -10,11 +10,16 @@
   threshold (`low_confidence`), or its text ran to the decoder's length limit without ending
   (`text_incomplete`). Seller facts (`contradicts_seller`) are the pipeline's: they need
   the catalogue.
+- A product is *unusual* (shift.py) when its calibrated confidence in the manifest's shift attribute
+  is below its bar or its photos are unfamiliar; a run whose unusual share is well above the
+  validation split's is shifted, and all of its products go to review as `unfamiliar_photo`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from .shift import is_unusual
 
 # The runtime's REVIEW_THRESHOLD and REVIEW_ATTRIBUTES defaults (shared/config/config.ts); `facet
 # model evaluate` passes the configured values.
@@ -29,6 +34,7 @@ class Policy:
     familiarity_threshold: float | None = None
     review_threshold: float = DEFAULT_REVIEW_THRESHOLD
     review_attributes: tuple[str, ...] = DEFAULT_REVIEW_ATTRIBUTES
+    shift: dict | None = None  # the manifest's `shift` block (None: no run-level gate)
 
     @classmethod
     def from_manifest(cls, manifest: dict, review_threshold: float = DEFAULT_REVIEW_THRESHOLD, review_attributes=DEFAULT_REVIEW_ATTRIBUTES) -> "Policy":
@@ -37,7 +43,7 @@ class Policy:
         # A bundle from before calibration: every head trusted as it is (temperature 1).
         temperatures = {n: (calibration[n]["temperature"] if calibration and n in calibration else (None if calibration else 1.0)) for n in names}
         familiarity = manifest.get("familiarity") or {}
-        return cls(temperatures, familiarity.get("threshold"), review_threshold, tuple(review_attributes))
+        return cls(temperatures, familiarity.get("threshold"), review_threshold, tuple(review_attributes), manifest.get("shift"))
 
     def trusted(self, attribute: str) -> bool:
         return self.temperatures.get(attribute, 1.0) is not None
@@ -49,6 +55,12 @@ class Policy:
             for name, label in labels.items()
             if self.trusted(name) and label != NO_LABEL and confidences[name] >= self.review_threshold
         }
+
+    def unusual(self, confidences: dict[str, float], familiarity: float | None) -> bool | None:
+        """The product's run-level shift signal (None: the bundle has no shift baseline)."""
+        if self.shift is None:
+            return None
+        return is_unusual(self.shift, confidences, self.trusted(self.shift["attribute"]), familiarity, self.familiarity_threshold)
 
     def review(self, confidences: dict[str, float], familiarity: float | None, text_complete: bool = True) -> list[str]:
         """Reasons to send the product to a person (empty: it may be applied)."""

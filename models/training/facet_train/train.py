@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import gc
 import math
 import os
@@ -48,6 +49,7 @@ from .data import (
     target_words,
 )
 from .familiarity import fit_familiarity
+from .shift import fit_shift, signal
 from .feature_cache import FeatureCache, build_cache, estimate_megabytes
 from .guard import LossGuard, TrainingGuardError, check_collapse, check_validation
 from .inference import predict
@@ -502,22 +504,28 @@ class Trainer:
             )
             + f" ({time.perf_counter() - t0:.1f} s)"
         )
-        save_checkpoint(
-            self.args.out / "model.pt", self.model, self.dataset.attributes, self.tokenizer, self.preprocessing, extra={"calibration": calibration, "familiarity": familiarity}
-        )
-        final = None
+        fitted = {"attributes": [a.to_json() for a in self.dataset.attributes], "calibration": calibration, "familiarity": familiarity}
+        final = shift = None
         if self.val_idx:
             t2 = time.perf_counter()
-            policy = Policy.from_manifest({"attributes": [a.to_json() for a in self.dataset.attributes], "calibration": calibration, "familiarity": familiarity}, DEFAULT_REVIEW_THRESHOLD)
-            final = score(self.dataset, self.val_idx, predict(self.model, self.tokenizer, self.dataset, self.val_idx, 32, policy), policy)
+            policy = Policy.from_manifest(fitted, DEFAULT_REVIEW_THRESHOLD)
+            predictions = predict(self.model, self.tokenizer, self.dataset, self.val_idx, 32, policy)
+            # The run-level shift baseline: how often validation products give the unusual signal.
+            probe = dataclasses.replace(policy, shift=signal(names := [a.name for a in self.dataset.attributes]))
+            shift = fit_shift([bool(probe.unusual(dict(zip(names, (max(p) for p in pred.probs))), pred.familiarity)) for pred in predictions], probe.shift)
+            final = score(self.dataset, self.val_idx, predictions, policy)
             for name in final["attributes"]:
                 final["attributes"][name].pop("reliability", None)
             self.log(
                 f"best epoch {self.best['epoch']} on val, greedy: "
                 + " ".join(f"{n} {_fmt(m['accuracy'])}" for n, m in final["attributes"].items())
                 + f" bleu4 {_fmt(final['bleu4'])} consistency {_fmt(final['consistency'])} review share {_fmt(final['review']['share'])}"
-                f" ({time.perf_counter() - t2:.1f} s)"
+                f" unusual share {_fmt(shift['validation_share'])} ({time.perf_counter() - t2:.1f} s)"
             )
+        save_checkpoint(
+            self.args.out / "model.pt", self.model, self.dataset.attributes, self.tokenizer, self.preprocessing,
+            extra={"calibration": calibration, "familiarity": familiarity, **({"shift": shift} if shift else {})},
+        )
         summary = self.write_summary(final, calibration, familiarity)
         self.log(f"wrote {self.args.out / 'model.pt'} (epoch {self.best['epoch']}), {self.args.out / 'training.json'}; {format_duration(summary['seconds'])} in all")
         return summary

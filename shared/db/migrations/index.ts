@@ -2,12 +2,14 @@ import type { Knex } from "knex";
 import * as ledger from "./0001-ledger.js";
 import * as review from "./0002-review.js";
 import * as deliveries from "./0003-deliveries.js";
+import * as runShift from "./0004-run-shift.js";
 
 /** Facet's migrations, in order. Listed in code (not read from a folder) so they run the same from TypeScript sources or a build. */
 const MIGRATIONS: ReadonlyArray<{ name: string; up: (schema: string) => (knex: Knex) => Promise<void>; down: (schema: string) => (knex: Knex) => Promise<void> }> = [
   { name: "0001-ledger", ...ledger },
   { name: "0002-review", ...review },
   { name: "0003-deliveries", ...deliveries },
+  { name: "0004-run-shift", ...runShift },
 ];
 
 /** A knex MigrationSource for Facet's tables in `schema`. */
