@@ -1,7 +1,7 @@
 import type { Knex } from "knex";
 import type { LedgerContext } from "../shared/ledger/run-ledger.js";
 import { applyVersion, type ApplySettings } from "../shared/ledger/apply-rules.js";
-import { heldVersionIds, holdVersions, lockRuns, runFullyWritten, tallyRunShift } from "../shared/ledger/run-shift.js";
+import { heldVersionIds, holdVersions, lockRuns, noPendingItems, tallyRunShift } from "../shared/ledger/run-shift.js";
 import type { ShiftSignal } from "../models/runtime/run-shift.js";
 
 export type { ApplySettings };
@@ -75,7 +75,7 @@ export async function writeOutcomes(ctx: LedgerContext, outcomes: readonly ItemO
       const applying = mine.filter((w) => w.outcome.mode === "apply");
       count("generated", mine.length - applying.length);
       // Held results go once the run has shown it is not shifted, or when nothing more will come.
-      const releasing = (shift.verdict === "familiar" && shift.crossed) || (shift.verdict === "gathering" && (await runFullyWritten(trx, ctx, runId)));
+      const releasing = (shift.verdict === "familiar" && shift.crossed) || (shift.verdict === "gathering" && shift.snapshotComplete && (await noPendingItems(trx, ctx, runId)));
       if (shift.verdict === "gathering" && !releasing) {
         await holdVersions(trx, ctx, applying.map((w) => w.id));
         count("held", applying.length);

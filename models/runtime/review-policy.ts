@@ -78,10 +78,15 @@ export function modelReviewReasons(
   textComplete = true,
 ): ReviewReason[] {
   const reasons: ReviewReason[] = [];
-  if (familiarityThreshold !== undefined && familiarity !== null && familiarity > familiarityThreshold) reasons.push("unfamiliar_photo");
+  if (isUnfamiliar(familiarity, familiarityThreshold)) reasons.push("unfamiliar_photo");
   if (settings.attributes.some((name) => predictions[name]?.trusted && (predictions[name]?.confidence ?? 1) < settings.threshold)) reasons.push("low_confidence");
   if (!textComplete) reasons.push("text_incomplete");
   return reasons;
+}
+
+/** Whether the photos' familiarity is above the bundle's threshold (never, for a bundle without one). */
+export function isUnfamiliar(familiarity: number | null, threshold: number | undefined): boolean {
+  return threshold !== undefined && familiarity !== null && familiarity > threshold;
 }
 
 export function decide(reasons: readonly ReviewReason[], contradictions?: ReviewDecision["contradictions"]): ReviewDecision {

@@ -1,5 +1,5 @@
 import type { Manifest } from "./manifest.js";
-import { decide, type Prediction, type ReviewDecision } from "./review-policy.js";
+import { decide, isUnfamiliar, type Prediction, type ReviewDecision } from "./review-policy.js";
 
 /**
  * Run-level shift: whether a run's photos, taken together, are unlike the bundle's training
@@ -56,9 +56,8 @@ export interface ShiftSignal {
 export function shiftSignal(manifest: Manifest, predictions: Readonly<Record<string, Prediction>>, familiarity: number | null): ShiftSignal | null {
   const shift = manifest.shift;
   if (!shift) return null;
-  const threshold = manifest.familiarity?.threshold;
   const p = predictions[shift.attribute];
-  const unusual = (threshold !== undefined && familiarity !== null && familiarity > threshold) || Boolean(p?.trusted && p.confidence < shift.confidence_below);
+  const unusual = isUnfamiliar(familiarity, manifest.familiarity?.threshold) || Boolean(p?.trusted && p.confidence < shift.confidence_below);
   return { unusual, baseline: shift.validation_share };
 }
 

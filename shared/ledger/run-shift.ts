@@ -20,6 +20,8 @@ export interface RunShiftState {
   tripped: boolean;
   /** This batch took the run to SHIFT_MIN_PRODUCTS results, so it may release what it held. */
   crossed: boolean;
+  /** The run's snapshot is whole (no item will be added). */
+  snapshotComplete: boolean;
 }
 
 /** Lock the runs' rows until the transaction ends, in id order (no deadlock between two writers). */
@@ -49,7 +51,7 @@ export async function tallyRunShift(
       shift_unusual: trx.raw("shift_unusual + ?", [batch.unusual]),
       shift_baseline: trx.raw("coalesce(shift_baseline, ?::double precision)", [batch.baseline]),
     })
-    .returning(["shift_products", "shift_unusual", "shift_baseline", "shifted_at"]);
+    .returning(["shift_products", "shift_unusual", "shift_baseline", "shifted_at", "snapshot_complete"]);
   const counts = { products: Number(row.shift_products), unusual: Number(row.shift_unusual) };
   const baseline = row.shift_baseline === null ? null : Number(row.shift_baseline);
   const before = counts.products - batch.products;
@@ -60,6 +62,7 @@ export async function tallyRunShift(
     verdict: baseline === null ? null : shiftVerdict(counts, baseline),
     tripped: false,
     crossed: before < SHIFT_MIN_PRODUCTS && counts.products >= SHIFT_MIN_PRODUCTS,
+    snapshotComplete: Boolean(row.snapshot_complete),
   };
   if (state.verdict !== "shifted" || baseline === null) return state;
   const detail = { products: counts.products, unusual: counts.unusual, share: counts.unusual / counts.products, baseline, bound: shiftBound(baseline) };
@@ -95,10 +98,8 @@ export async function heldVersionIds(trx: Knex.Transaction, ctx: LedgerContext, 
   return rows.map((r: { id: string | number }) => Number(r.id));
 }
 
-/** Whether every item of the run has its outcome and its snapshot is whole (nothing more will be written). */
-export async function runFullyWritten(trx: Knex.Transaction, ctx: LedgerContext, runId: string): Promise<boolean> {
-  const run = await trx.withSchema(ctx.schema).table("runs").where({ id: runId }).first("snapshot_complete");
-  if (!run?.snapshot_complete) return false;
+/** Whether every item of the run has its outcome (with a whole snapshot: nothing more will be written). */
+export async function noPendingItems(trx: Knex.Transaction, ctx: LedgerContext, runId: string): Promise<boolean> {
   const pending = await trx.withSchema(ctx.schema).table("run_items").where({ run_id: runId, state: "pending" }).first(trx.raw("1 as one"));
   return pending === undefined;
 }

@@ -60,12 +60,16 @@ class Policy:
         """The product's run-level shift signal (None: the bundle has no shift baseline)."""
         if self.shift is None:
             return None
-        return is_unusual(self.shift, confidences, self.trusted(self.shift["attribute"]), familiarity, self.familiarity_threshold)
+        return is_unusual(self.shift, confidences, self.trusted(self.shift["attribute"]), self.unfamiliar(familiarity))
+
+    def unfamiliar(self, familiarity: float | None) -> bool:
+        """Whether the photos' familiarity is above the bundle's threshold (never, for a bundle without one)."""
+        return self.familiarity_threshold is not None and familiarity is not None and familiarity > self.familiarity_threshold
 
     def review(self, confidences: dict[str, float], familiarity: float | None, text_complete: bool = True) -> list[str]:
         """Reasons to send the product to a person (empty: it may be applied)."""
         reasons = []
-        if self.familiarity_threshold is not None and familiarity is not None and familiarity > self.familiarity_threshold:
+        if self.unfamiliar(familiarity):
             reasons.append("unfamiliar_photo")
         if any(self.trusted(n) and confidences[n] < self.review_threshold for n in self.review_attributes if n in confidences):
             reasons.append("low_confidence")

@@ -56,12 +56,11 @@ def signal(names: Sequence[str]) -> dict:
     return {"attribute": PREFERRED_ATTRIBUTE if PREFERRED_ATTRIBUTE in names else names[0], "confidence_below": CONFIDENCE_BELOW}
 
 
-def is_unusual(shift: dict, confidences: dict[str, float], trusted: bool, familiarity: float | None, familiarity_threshold: float | None) -> bool:
-    """The product's unusual signal under the manifest's `shift` block."""
-    if familiarity_threshold is not None and familiarity is not None and familiarity > familiarity_threshold:
-        return True
+def is_unusual(shift: dict, confidences: dict[str, float], trusted: bool, unfamiliar: bool) -> bool:
+    """The product's unusual signal under the manifest's `shift` block: unfamiliar photos, or a
+    trusted head's confidence in the shift attribute below its bar."""
     attribute = shift["attribute"]
-    return trusted and attribute in confidences and confidences[attribute] < shift["confidence_below"]
+    return unfamiliar or (trusted and attribute in confidences and confidences[attribute] < shift["confidence_below"])
 
 
 def fit_shift(signals: Sequence[bool], definition: dict) -> dict:
