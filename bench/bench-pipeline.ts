@@ -9,15 +9,18 @@
  *    can do with the model and nothing else.
  * 3. End to end: Postgres → producer → BullMQ → worker (fetching photos from an S3-compatible
  *    server over HTTP) → Postgres, products/s from run creation to completion (ledger times).
- * 4. The ratios. Each repeat measures 1, 2 and 3 back to back and keeps 3's ratio to each:
- *    this machine's speed drifts by ±15% within a minute, so unpaired medians mislead.
+ * 4. The ratios. Each repeat measures 1 and 2, then 3, then 1 again, and keeps 3's ratio to
+ *    the mean of the limit on both sides of it, and to the ceiling: this machine's speed drifts
+ *    by ±15% within a minute, so unpaired medians mislead.
  * 5. Redis memory during a 100,000-product run with the model replaced by a no-op, sampled
  *    as the run progresses: it must stay flat (the backlog is bounded).
  *
  * Also: CPU per product of every process on the machine (worker, S3 server, Postgres, Redis:
  * they share its cores), stalled jobs and event-loop delay under full load (the worker runs
  * with a 2 s lock, renewed every second, so a blocked event loop would show as stalls), and
- * with `--sweep`, end to end for other inference-thread and sharp settings.
+ * with `--sweep`, end to end for other inference-thread and sharp settings. The worker's CPU is
+ * also split by thread (cpu-breakdown.ts), and `--profile` adds one more pass under V8's
+ * profiler that splits the main thread's share by package.
  *
  * The process runs with the worker's V8 setting (`--max-semi-space-size=64`, see the npm
  * script, bin/facet.mjs and the Dockerfile), so the limit and the worker share it.
@@ -25,7 +28,7 @@
  * Needs PostgreSQL (TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/test) and
  * redis-server on PATH (a private one is started). Everything it creates is removed.
  *
- *   npm run bench:pipeline -- [--products 1000] [--repeats 5] [--noop-products 100000] [--sweep]
+ *   npm run bench:pipeline -- [--products 1000] [--repeats 5] [--noop-products 100000] [--sweep] [--profile]
  */
 import { parseArgs } from "node:util";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -54,6 +57,7 @@ import { openObjectStore, openWritableObjectStore } from "../shared/storage/obje
 import { createTestDb } from "../test/helpers/postgres.js";
 import { startPrivateRedis } from "../test/helpers/redis-server.js";
 import { startS3 } from "../test/helpers/s3-server.js";
+import { cpuSince, profileByOwner, startProfiler, threadCpu, threadIds } from "./cpu-breakdown.js";
 import { createDescribeProcessor } from "../workers/describe-processor.js";
 import { startDescribeWorker } from "../workers/describe-worker.js";
 
@@ -63,6 +67,7 @@ const { values } = parseArgs({
     repeats: { type: "string", default: "5" },
     "noop-products": { type: "string", default: "100000" },
     sweep: { type: "boolean", default: false },
+    profile: { type: "boolean", default: false },
   },
 });
 const PRODUCTS = Number(values.products);
@@ -111,11 +116,17 @@ try {
   const describer = createDescriber(bundle, { batchSize: BATCH });
   sharp.concurrency(DEFAULT_SETTINGS.sharpConcurrency);
   await describer.describe(products.slice(0, BATCH));
+  /** The limit's CPU ms per product by thread, one entry per pass (its model runs on the main thread). */
+  const limitCpu: Array<{ main: number; libvips: number; other: number }> = [];
   async function limitPass(): Promise<number> {
     sharp.concurrency(DEFAULT_SETTINGS.sharpConcurrency);
+    const cpuBefore = threadCpu();
     const started = performance.now();
     await describer.describe(products);
-    return PRODUCTS / ((performance.now() - started) / 1000);
+    const rate = PRODUCTS / ((performance.now() - started) / 1000);
+    const used = cpuSince(cpuBefore, threadCpu());
+    limitCpu.push({ main: (used.main * 1000) / PRODUCTS, libvips: (used.libvips * 1000) / PRODUCTS, other: ((used.total - used.main - used.libvips) * 1000) / PRODUCTS });
+    return rate;
   }
   /**
    * The ceiling: the same photos and model with nothing between them, overlapped the way the
@@ -161,13 +172,17 @@ try {
     threads: number;
     sharpConcurrency: number;
     rate: number;
-    /** The limit and the ceiling measured just before each end-to-end pass, and each pass's ratios to them. */
+    /** The limit (mean of the passes just before and just after each end-to-end pass) and the ceiling (just before), and each pass's ratios to them. */
     limits: number[];
     ceilings: number[];
     ratios: number[];
     ceilingRatios: number[];
     /** CPU ms per product, by process. */
     cpu: { worker: number; s3: number; postgres: number; redis: number };
+    /** The worker process's CPU ms per product by thread (inference: the engine's busy time). */
+    byThread: { main: number; inference: number; libvips: number; other: number };
+    /** With --profile: the main thread's CPU ms per product by package, from one more pass. */
+    byOwner?: Array<{ owner: string; ms: number }>;
     stalled: number;
     /** Transient retries by cause over every pass (object_timeout: a photo request hit FETCH_TIMEOUT_MS). */
     retries: Record<string, number>;
@@ -180,7 +195,10 @@ try {
    * pairing makes the ratio compare the two at the same speed.
    */
   async function endToEnd(settings: { threads: number; sharpConcurrency: number }): Promise<EndToEnd> {
+    const threadsBefore = threadIds();
     const engine = settings.threads > 0 ? await startThreadedEngine(DEMO_MODEL_DIR, DEFAULT_SESSION_SETTINGS, settings.threads, { batchSize: BATCH }) : inProcessEngine(bundle, { batchSize: BATCH });
+    // The engine's threads: those that started with it (0 threads: inference runs on the main thread).
+    const inferenceThreads = new Set([...threadIds()].filter((tid) => !threadsBefore.has(tid)));
     const models = { acquire: async () => ({ bundle, engine, release() {} }) };
     const metrics = createWorkerMetrics({ loadedModels: () => [] });
     // A 3 s fetch timeout (not the 10 s default): with no fault, not one request may time out.
@@ -196,15 +214,16 @@ try {
     const limits: number[] = [];
     const ceilings: number[] = [];
     const cpu: Array<EndToEnd["cpu"]> = [];
+    const byThread: Array<EndToEnd["byThread"]> = [];
     // One monitor per pass: the limit passes in between block this thread on purpose.
     const loop = { p99: [] as number[], max: [] as number[] };
     const stalledBefore = stalled;
     for (let i = 0; i < REPEATS; i++) {
-      limits.push(await limitPass());
+      const limitBefore = await limitPass();
       ceilings.push(await ceilingPass(engine, settings.sharpConcurrency));
       sharp.concurrency(settings.sharpConcurrency);
       const pg = postgresPids();
-      const before = { self: process.cpuUsage(), s3: cpuSeconds(s3.pid as number), redis: cpuSeconds(redis.pid), pg: pg.reduce((sum, pid) => sum + cpuSeconds(pid), 0) };
+      const before = { self: process.cpuUsage(), threads: threadCpu(inferenceThreads), s3: cpuSeconds(s3.pid as number), redis: cpuSeconds(redis.pid), pg: pg.reduce((sum, pid) => sum + cpuSeconds(pid), 0) };
       const monitor = monitorEventLoopDelay({ resolution: 5 });
       monitor.enable();
       const run = await createRun(ledger, { modelVersion: "1.0.0", selection: { kind: "all" }, mode: "shadow" });
@@ -221,10 +240,22 @@ try {
         redis: perProduct(cpuSeconds(redis.pid) - before.redis),
         postgres: perProduct(pg.reduce((sum, pid) => sum + cpuSeconds(pid), 0) - before.pg),
       });
+      const used = cpuSince(before.threads, threadCpu(inferenceThreads));
+      byThread.push({ main: perProduct(used.main), inference: perProduct(used.inference), libvips: perProduct(used.libvips), other: perProduct(used.total - used.main - used.libvips - used.inference) });
+      // The limit on both sides of the pass: the machine's speed drifts within a minute.
+      limits.push((limitBefore + (await limitPass())) / 2);
+    }
+    let byOwner: EndToEnd["byOwner"];
+    if (values.profile) {
+      // One more pass, not counted above: sampling costs the main thread a little.
+      const profiler = await startProfiler();
+      await waitForRun((await createRun(ledger, { modelVersion: "1.0.0", selection: { kind: "all" }, mode: "shadow" })).id);
+      byOwner = profileByOwner(await profiler.stop()).map(({ owner, ms }) => ({ owner, ms: ms / PRODUCTS }));
     }
     await worker.stop();
     await engine.close();
     const pick = (k: keyof EndToEnd["cpu"]) => median(cpu.map((c) => c[k]));
+    const pickThread = (k: keyof EndToEnd["byThread"]) => median(byThread.map((c) => c[k]));
     return {
       ...settings,
       rate: median(rates),
@@ -233,6 +264,8 @@ try {
       ratios: rates.map((r, i) => r / (limits[i] as number)),
       ceilingRatios: rates.map((r, i) => r / (ceilings[i] as number)),
       cpu: { worker: pick("worker"), s3: pick("s3"), postgres: pick("postgres"), redis: pick("redis") },
+      byThread: { main: pickThread("main"), inference: pickThread("inference"), libvips: pickThread("libvips"), other: pickThread("other") },
+      byOwner,
       stalled: stalled - stalledBefore,
       retries: Object.fromEntries((await metrics.retries.get()).values.map((v) => [String(v.labels.cause), v.value])),
       loopDelayP99Ms: median(loop.p99),
@@ -311,6 +344,10 @@ try {
   console.log(`| ratio end to end / ceiling, median (no target: the ceiling pays for no fetch, queue or ledger) | ${median(main.ceilingRatios).toFixed(2)} |`);
   console.log(`| worker settings | ${label(main)} |`);
   console.log(`| CPU ms per product: worker process (incl. the feeder) / S3 server / Postgres / Redis | ${main.cpu.worker.toFixed(1)} / ${main.cpu.s3.toFixed(1)} / ${main.cpu.postgres.toFixed(1)} / ${main.cpu.redis.toFixed(2)} |`);
+  const th = main.byThread;
+  const lc = (k: keyof (typeof limitCpu)[number]) => median(limitCpu.map((c) => c[k])).toFixed(1);
+  console.log(`| the limit's CPU ms per product by thread: main (model and JavaScript) / libvips workers / the rest | ${lc("main")} / ${lc("libvips")} / ${lc("other")} |`);
+  console.log(`| worker CPU ms per product by thread: main (JavaScript: queue, ledger, S3 client, logs) / inference threads (model) / libvips workers / the rest (libuv pool: JPEG decoding, hashing; V8's GC helpers) | ${th.main.toFixed(1)} / ${th.inference.toFixed(1)} / ${th.libvips.toFixed(1)} / ${th.other.toFixed(1)} |`);
   console.log(`| stalled jobs under full load (2 s lock, 1 s stall check) | ${main.stalled} |`);
   const retries = Object.entries(main.retries).filter(([, n]) => n > 0);
   console.log(`| transient retries by cause, every pass (${FETCH_TIMEOUT_MS / 1000} s fetch timeout, FETCH_CONCURRENCY ${defaults.FETCH_CONCURRENCY}; target: no object_timeout) | ${retries.length ? retries.map(([c, n]) => `${c} ${n}`).join(", ") : "none"} |`);
@@ -325,6 +362,11 @@ try {
     for (const m of measured) {
       console.log(`| ${m.threads}${m === main ? " (default)" : ""} | ${m.sharpConcurrency} | ${m.rate.toFixed(1)} | ${median(m.ratios).toFixed(2)} | ${m.cpu.worker.toFixed(1)} | ${m.stalled} | ${m.loopDelayMaxMs.toFixed(0)} |`);
     }
+  }
+  if (main.byOwner) {
+    console.log("\n| main thread, one more pass under the profiler: by package | CPU ms per product |");
+    console.log("|---|---:|");
+    for (const { owner, ms } of main.byOwner.filter((o) => o.owner !== "(idle)").slice(0, 12)) console.log(`| ${owner} | ${ms.toFixed(2)} |`);
   }
   const pass = ratio >= 0.9 && main.stalled === 0 && !main.retries.object_timeout;
   console.log(`\nend to end / limit: ${ratio.toFixed(2)} (target ≥ 0.9), stalled jobs ${main.stalled}: ${pass ? "PASS" : "FAIL"}`);

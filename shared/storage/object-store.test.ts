@@ -7,6 +7,7 @@ import { PermanentError, TransientError } from "../errors/index.js";
 import { startS3, type TestS3 } from "../../test/helpers/s3-server.js";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { openObjectStore, openWritableObjectStore } from "./object-store.js";
+import { startChaosProxy, startFaultProxy } from "../../test/helpers/fault-proxy.js";
 
 let s3: TestS3;
 let folder: string;
@@ -49,6 +50,52 @@ describe("S3 store (real S3-compatible server over HTTP)", () => {
   it("reports an unreachable server as transient", async () => {
     const e = await failure(openObjectStore("s3://photos", { ...s3.settings, endpoint: "http://127.0.0.1:9" }).get("x.jpg"));
     expect(e).toBeInstanceOf(TransientError);
+  });
+
+  it("signs and reads keys with spaces, reserved characters and non-ASCII names (the photo GET encodes them itself)", async () => {
+    const keys = ["p 3/front view.jpg", "p3/a+b=c&d.jpg", "p3/(1)!'*~.jpg", "p3/collar-ñandú-€.jpg", "p3/100%.jpg"];
+    const store = openWritableObjectStore("s3://photos/odd names", s3.settings);
+    for (const [i, key] of keys.entries()) await store.put(key, Uint8Array.from([i]));
+    for (const [i, key] of keys.entries()) expect([...(await store.get(key))], key).toEqual([i]);
+  });
+
+  it("reports a missing bucket on a read as permanent, named", async () => {
+    const e = await failure(openObjectStore("s3://no-such-bucket/shop", s3.settings).get("p1/front.jpg"));
+    expect(e).toBeInstanceOf(PermanentError);
+    expect([e.code, e.message]).toEqual(["object_missing", "s3://no-such-bucket/shop/p1/front.jpg: no such bucket"]);
+  });
+
+  it("maps each S3 answer and network fault of a photo GET to its retry meaning", async () => {
+    const answers: Array<[number, string, string, typeof PermanentError | typeof TransientError]> = [
+      [503, "SlowDown", "object_throttled", TransientError],
+      [500, "InternalError", "object_server_error", TransientError],
+      [403, "AccessDenied", "object_forbidden", PermanentError],
+      [400, "InvalidRequest", "object_rejected", PermanentError],
+    ];
+    for (const [status, code, reason, kind] of answers) {
+      const proxy = await startFaultProxy(s3.endpoint, { match: "front.jpg", failures: 1, status, code });
+      try {
+        const store = openObjectStore("s3://photos/shop", { ...s3.settings, endpoint: proxy.endpoint });
+        const e = await failure(store.get("p1/front.jpg"));
+        expect([e.constructor, e.code, e.message]).toEqual([kind, reason, `s3://photos/shop/p1/front.jpg: ${reason === "object_forbidden" ? `access denied (${status})` : `${code} (${status})`}`]);
+        // The next request passes the proxy untouched: the same store reads the object.
+        expect(Buffer.from(await store.get("p1/front.jpg")).toString()).toBe("front-bytes");
+      } finally {
+        await proxy.close();
+      }
+    }
+    const chaos = await startChaosProxy(s3.endpoint, { seed: 1, delayMs: 1, stallMs: 2_000 });
+    try {
+      const store = openObjectStore("s3://photos/shop", { ...s3.settings, endpoint: chaos.endpoint });
+      chaos.setFaultRate(1); // every request fails, the faults in turn: 503, 500, reset, delay, stall
+      const seen = [];
+      for (let i = 0; i < 5; i++) {
+        seen.push(await store.get("p1/front.jpg", { signal: AbortSignal.timeout(500) }).then((b) => Buffer.from(b).toString(), (e: TransientError) => e.code));
+      }
+      expect(seen).toEqual(["object_throttled", "object_server_error", "object_unreachable", "front-bytes", "object_timeout"]);
+    } finally {
+      await chaos.close();
+    }
   });
 });
 

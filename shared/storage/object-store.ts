@@ -2,8 +2,9 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
+import { NoSuchKey, PutObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
 import { PermanentError, TransientError } from "../errors/index.js";
+import { createS3Getter, S3GetError } from "./s3-get.js";
 
 /**
  * Read-only access to objects by key (photos, model bundle files): an S3 prefix or a
@@ -50,10 +51,9 @@ export function openWritableObjectStore(url: string, s3: S3Settings): WritableOb
       ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
       // Our own backoff (with jitter, and counted in metrics) handles retries.
       maxAttempts: 1,
-      // Checksum only where S3 requires it: a worker reads two photos per product, each travels
-      // over TLS, and a damaged one fails to decode (photo_corrupt); the default would ask S3
-      // for a checksum and compute one over every photo. (`cacheMiddleware` would not help: the
-      // SDK skips its cache for a send with options, and every photo GET carries its timeout.)
+      // Checksum only where S3 requires it: the seeder's uploads travel over TLS, and would
+      // otherwise each compute one. Photo GETs do not go through the client's middleware at
+      // all (s3-get.ts); a damaged photo fails to decode (photo_corrupt).
       requestChecksumCalculation: "WHEN_REQUIRED",
       responseChecksumValidation: "WHEN_REQUIRED",
     });
@@ -115,6 +115,7 @@ export class S3Store implements WritableObjectStore {
   readonly client: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
+  private readonly getObject: (key: string, signal?: AbortSignal) => Promise<Uint8Array>;
 
   constructor(url: string, client: S3Client) {
     const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
@@ -124,17 +125,14 @@ export class S3Store implements WritableObjectStore {
     this.bucket = match[1] as string;
     const prefix = (match[2] as string).replace(/\/+$/, "");
     this.prefix = prefix ? `${prefix}/` : "";
+    this.getObject = createS3Getter(client, this.bucket);
   }
 
   async get(key: string, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
     const objectKey = `${this.prefix}${checkKey(key)}`;
     const where = `s3://${this.bucket}/${objectKey}`;
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: objectKey }), {
-        ...(options.signal ? { abortSignal: options.signal } : {}),
-      });
-      if (!out.Body) throw new TransientError("object_read_failed", `${where}: empty response body`);
-      return await out.Body.transformToByteArray();
+      return await this.getObject(objectKey, options.signal);
     } catch (cause) {
       throw classifyS3Error(cause, where);
     }
@@ -152,27 +150,34 @@ export class S3Store implements WritableObjectStore {
   }
 }
 
-/** Map an S3 SDK or network error to permanent (missing, forbidden) or transient (everything retryable). */
+/**
+ * Map an S3 error (the SDK's, or a photo GET's S3GetError) or a network error to permanent
+ * (missing, forbidden) or transient (everything retryable).
+ */
 export function classifyS3Error(cause: unknown, where: string): PermanentError | TransientError {
   if (cause instanceof PermanentError || cause instanceof TransientError) return cause;
-  if (cause instanceof NoSuchKey || (cause instanceof S3ServiceException && cause.name === "NotFound")) {
-    return new PermanentError("object_missing", `${where} does not exist`, { cause });
-  }
-  if (cause instanceof S3ServiceException && cause.name === "NoSuchBucket") {
+  const answer =
+    cause instanceof S3GetError
+      ? { code: cause.code, status: cause.status }
+      : cause instanceof S3ServiceException
+        ? { code: cause instanceof NoSuchKey ? "NoSuchKey" : cause.name, status: cause.$metadata.httpStatusCode ?? 0 }
+        : undefined;
+  if (answer) {
+    const { code, status } = answer;
+    if (code === "NoSuchKey" || code === "NotFound") return new PermanentError("object_missing", `${where} does not exist`, { cause });
     // Said apart from a missing key because on a write "does not exist" would read as nonsense.
-    return new PermanentError("object_missing", `${where}: no such bucket`, { cause });
-  }
-  if (cause instanceof S3ServiceException) {
-    const status = cause.$metadata.httpStatusCode ?? 0;
-    const throttled = status === 429 || status === 503 || /Throttl|SlowDown|RequestLimitExceeded/.test(cause.name);
-    if (throttled) return new TransientError("object_throttled", `${where}: ${cause.name} (${status})`, { cause });
-    if (status >= 500) return new TransientError("object_server_error", `${where}: ${cause.name} (${status})`, { cause });
+    if (code === "NoSuchBucket") return new PermanentError("object_missing", `${where}: no such bucket`, { cause });
+    const throttled = status === 429 || status === 503 || /Throttl|SlowDown|RequestLimitExceeded/.test(code);
+    if (throttled) return new TransientError("object_throttled", `${where}: ${code} (${status})`, { cause });
+    if (status >= 500) return new TransientError("object_server_error", `${where}: ${code} (${status})`, { cause });
     if (status === 403 || status === 401) return new PermanentError("object_forbidden", `${where}: access denied (${status})`, { cause });
     if (status === 404) return new PermanentError("object_missing", `${where} does not exist`, { cause });
-    return new PermanentError("object_rejected", `${where}: ${cause.name} (${status})`, { cause });
+    return new PermanentError("object_rejected", `${where}: ${code} (${status})`, { cause });
   }
   const name = (cause as Error)?.name ?? "";
   const code = (cause as NodeJS.ErrnoException)?.code ?? "";
-  if (name === "AbortError" || name === "TimeoutError") return new TransientError("object_timeout", `${where}: timed out`, { cause });
+  // The SDK's HTTP handler renames a reset (ECONNRESET, EPIPE) "TimeoutError": its errno says what it was.
+  const dropped = code === "ECONNRESET" || code === "EPIPE";
+  if (!dropped && (name === "AbortError" || name === "TimeoutError")) return new TransientError("object_timeout", `${where}: timed out`, { cause });
   return new TransientError("object_unreachable", `${where}: ${code || name || String(cause)}`, { cause });
 }
