@@ -19,8 +19,9 @@
  * they share its cores), stalled jobs and event-loop delay under full load (the worker runs
  * with a 2 s lock, renewed every second, so a blocked event loop would show as stalls), and
  * with `--sweep`, end to end for other inference-thread and sharp settings. The worker's CPU is
- * also split by thread (cpu-breakdown.ts), and `--profile` adds one more pass under V8's
- * profiler that splits the main thread's share by package.
+ * also split by thread (cpu-breakdown.ts), and `--profile FILE` adds one more pass under V8's
+ * profiler that splits the main thread's share by package and writes the profile to FILE
+ * (a .cpuprofile, for Chrome DevTools or speedscope).
  *
  * The process runs with the worker's V8 setting (`--max-semi-space-size=64`, see the npm
  * script, bin/facet.mjs and the Dockerfile), so the limit and the worker share it.
@@ -28,10 +29,10 @@
  * Needs PostgreSQL (TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/test) and
  * redis-server on PATH (a private one is started). Everything it creates is removed.
  *
- *   npm run bench:pipeline -- [--products 1000] [--repeats 5] [--noop-products 100000] [--sweep] [--profile]
+ *   npm run bench:pipeline -- [--products 1000] [--repeats 5] [--noop-products 100000] [--sweep] [--profile FILE]
  */
 import { parseArgs } from "node:util";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { readFileSync } from "node:fs";
@@ -67,7 +68,7 @@ const { values } = parseArgs({
     repeats: { type: "string", default: "5" },
     "noop-products": { type: "string", default: "100000" },
     sweep: { type: "boolean", default: false },
-    profile: { type: "boolean", default: false },
+    profile: { type: "string" },
   },
 });
 const PRODUCTS = Number(values.products);
@@ -117,7 +118,7 @@ try {
   sharp.concurrency(DEFAULT_SETTINGS.sharpConcurrency);
   await describer.describe(products.slice(0, BATCH));
   /** The limit's CPU ms per product by thread, one entry per pass (its model runs on the main thread). */
-  const limitCpu: Array<{ main: number; libvips: number; other: number }> = [];
+  const limitCpu: Array<{ main: number; other: number }> = [];
   async function limitPass(): Promise<number> {
     sharp.concurrency(DEFAULT_SETTINGS.sharpConcurrency);
     const cpuBefore = threadCpu();
@@ -125,7 +126,7 @@ try {
     await describer.describe(products);
     const rate = PRODUCTS / ((performance.now() - started) / 1000);
     const used = cpuSince(cpuBefore, threadCpu());
-    limitCpu.push({ main: (used.main * 1000) / PRODUCTS, libvips: (used.libvips * 1000) / PRODUCTS, other: ((used.total - used.main - used.libvips) * 1000) / PRODUCTS });
+    limitCpu.push({ main: (used.main * 1000) / PRODUCTS, other: ((used.total - used.main) * 1000) / PRODUCTS });
     return rate;
   }
   /**
@@ -180,7 +181,9 @@ try {
     /** CPU ms per product, by process. */
     cpu: { worker: number; s3: number; postgres: number; redis: number };
     /** The worker process's CPU ms per product by thread (inference: the engine's busy time). */
-    byThread: { main: number; inference: number; libvips: number; other: number };
+    byThread: { main: number; inference: number; other: number };
+    /** Mean products per model batch. */
+    batchMean: number;
     /** With --profile: the main thread's CPU ms per product by package, from one more pass. */
     byOwner?: Array<{ owner: string; ms: number }>;
     stalled: number;
@@ -215,6 +218,7 @@ try {
     const ceilings: number[] = [];
     const cpu: Array<EndToEnd["cpu"]> = [];
     const byThread: Array<EndToEnd["byThread"]> = [];
+    const batches: number[] = [];
     // One monitor per pass: the limit passes in between block this thread on purpose.
     const loop = { p99: [] as number[], max: [] as number[] };
     const stalledBefore = stalled;
@@ -226,8 +230,10 @@ try {
       const before = { self: process.cpuUsage(), threads: threadCpu(inferenceThreads), s3: cpuSeconds(s3.pid as number), redis: cpuSeconds(redis.pid), pg: pg.reduce((sum, pid) => sum + cpuSeconds(pid), 0) };
       const monitor = monitorEventLoopDelay({ resolution: 5 });
       monitor.enable();
+      const batchesBefore = (await metrics.batchSize.get()).values.find((v) => v.metricName?.endsWith("_count"))?.value ?? 0;
       const run = await createRun(ledger, { modelVersion: "1.0.0", selection: { kind: "all" }, mode: "shadow" });
       const finished = await waitForRun(run.id);
+      batches.push(PRODUCTS / (((await metrics.batchSize.get()).values.find((v) => v.metricName?.endsWith("_count"))?.value ?? 0) - batchesBefore));
       monitor.disable();
       loop.p99.push(monitor.percentile(99) / 1e6);
       loop.max.push(monitor.max / 1e6);
@@ -241,7 +247,7 @@ try {
         postgres: perProduct(pg.reduce((sum, pid) => sum + cpuSeconds(pid), 0) - before.pg),
       });
       const used = cpuSince(before.threads, threadCpu(inferenceThreads));
-      byThread.push({ main: perProduct(used.main), inference: perProduct(used.inference), libvips: perProduct(used.libvips), other: perProduct(used.total - used.main - used.libvips - used.inference) });
+      byThread.push({ main: perProduct(used.main), inference: perProduct(used.inference), other: perProduct(used.total - used.main - used.inference) });
       // The limit on both sides of the pass: the machine's speed drifts within a minute.
       limits.push((limitBefore + (await limitPass())) / 2);
     }
@@ -250,7 +256,9 @@ try {
       // One more pass, not counted above: sampling costs the main thread a little.
       const profiler = await startProfiler();
       await waitForRun((await createRun(ledger, { modelVersion: "1.0.0", selection: { kind: "all" }, mode: "shadow" })).id);
-      byOwner = profileByOwner(await profiler.stop()).map(({ owner, ms }) => ({ owner, ms: ms / PRODUCTS }));
+      const profile = await profiler.stop();
+      await writeFile(values.profile, JSON.stringify(profile));
+      byOwner = profileByOwner(profile).map(({ owner, ms }) => ({ owner, ms: ms / PRODUCTS }));
     }
     await worker.stop();
     await engine.close();
@@ -264,8 +272,9 @@ try {
       ratios: rates.map((r, i) => r / (limits[i] as number)),
       ceilingRatios: rates.map((r, i) => r / (ceilings[i] as number)),
       cpu: { worker: pick("worker"), s3: pick("s3"), postgres: pick("postgres"), redis: pick("redis") },
-      byThread: { main: pickThread("main"), inference: pickThread("inference"), libvips: pickThread("libvips"), other: pickThread("other") },
+      byThread: { main: pickThread("main"), inference: pickThread("inference"), other: pickThread("other") },
       byOwner,
+      batchMean: median(batches),
       stalled: stalled - stalledBefore,
       retries: Object.fromEntries((await metrics.retries.get()).values.map((v) => [String(v.labels.cause), v.value])),
       loopDelayP99Ms: median(loop.p99),
@@ -346,8 +355,9 @@ try {
   console.log(`| CPU ms per product: worker process (incl. the feeder) / S3 server / Postgres / Redis | ${main.cpu.worker.toFixed(1)} / ${main.cpu.s3.toFixed(1)} / ${main.cpu.postgres.toFixed(1)} / ${main.cpu.redis.toFixed(2)} |`);
   const th = main.byThread;
   const lc = (k: keyof (typeof limitCpu)[number]) => median(limitCpu.map((c) => c[k])).toFixed(1);
-  console.log(`| the limit's CPU ms per product by thread: main (model and JavaScript) / libvips workers / the rest | ${lc("main")} / ${lc("libvips")} / ${lc("other")} |`);
-  console.log(`| worker CPU ms per product by thread: main (JavaScript: queue, ledger, S3 client, logs) / inference threads (model) / libvips workers / the rest (libuv pool: JPEG decoding, hashing; V8's GC helpers) | ${th.main.toFixed(1)} / ${th.inference.toFixed(1)} / ${th.libvips.toFixed(1)} / ${th.other.toFixed(1)} |`);
+  console.log(`| the limit's CPU ms per product by thread: main (the model and its JavaScript) / the rest (photo decoding in the libuv pool and libvips's workers; V8's GC and compiler helpers) | ${lc("main")} / ${lc("other")} |`);
+  console.log(`| the worker's CPU ms per product by thread: main (queue, ledger, S3 requests, logs, batching) / inference threads (the model) / the rest (as above) | ${th.main.toFixed(1)} / ${th.inference.toFixed(1)} / ${th.other.toFixed(1)} |`);
+  console.log(`| products per model batch, mean (BATCH_SIZE ${BATCH}) | ${main.batchMean.toFixed(1)} |`);
   console.log(`| stalled jobs under full load (2 s lock, 1 s stall check) | ${main.stalled} |`);
   const retries = Object.entries(main.retries).filter(([, n]) => n > 0);
   console.log(`| transient retries by cause, every pass (${FETCH_TIMEOUT_MS / 1000} s fetch timeout, FETCH_CONCURRENCY ${defaults.FETCH_CONCURRENCY}; target: no object_timeout) | ${retries.length ? retries.map(([c, n]) => `${c} ${n}`).join(", ") : "none"} |`);

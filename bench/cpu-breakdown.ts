@@ -1,8 +1,10 @@
 /**
- * Where a process's CPU goes, for the benches: by thread (the main thread's JavaScript, the
- * inference threads, libvips's workers, the rest: the libuv pool that drives sharp, V8's GC and
+ * Where a process's CPU goes, for the benches: by thread (the main thread, the inference
+ * threads, and the rest: the libuv pool and libvips's workers that decode photos, V8's GC and
  * compiler helpers) from /proc, and the main thread by package from a V8 CPU profile taken
  * with the inspector (its shares of the main thread's samples; the profiler samples wall time).
+ * "The rest" is the process's total less the others: libvips starts and ends its threads as it
+ * goes, and a thread that has ended is gone from /proc, its CPU only in the total.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
@@ -22,36 +24,24 @@ export function threadIds(): Set<string> {
   return new Set(readdirSync("/proc/self/task"));
 }
 
-/** CPU seconds so far: the whole process, its main thread, the threads in `inference`, and libvips's worker threads. */
+/** CPU seconds so far: the whole process, its main thread, and the threads in `inference`. */
 export interface ThreadCpu {
   total: number;
   main: number;
   inference: number;
-  libvips: number;
 }
 
 /** `inference`: the ids of the inference threads (threadIds() before and after the engine starts). */
 export function threadCpu(inference: ReadonlySet<string> = new Set()): ThreadCpu {
   const usage = process.cpuUsage();
-  const cpu = { total: (usage.user + usage.system) / 1e6, main: threadSeconds(String(process.pid)), inference: 0, libvips: 0 };
-  for (const tid of threadIds()) {
-    if (inference.has(tid)) cpu.inference += threadSeconds(tid);
-    else if (comm(tid) === "libvips worker") cpu.libvips += threadSeconds(tid);
-  }
-  return cpu;
-}
-
-function comm(tid: string): string {
-  try {
-    return readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim();
-  } catch {
-    return ""; // the thread ended between the listing and the read
-  }
+  let inferenceSeconds = 0;
+  for (const tid of inference) inferenceSeconds += threadSeconds(tid);
+  return { total: (usage.user + usage.system) / 1e6, main: threadSeconds(String(process.pid)), inference: inferenceSeconds };
 }
 
 /** `after - before`, field by field. */
 export function cpuSince(before: ThreadCpu, after: ThreadCpu): ThreadCpu {
-  return { total: after.total - before.total, main: after.main - before.main, inference: after.inference - before.inference, libvips: after.libvips - before.libvips };
+  return { total: after.total - before.total, main: after.main - before.main, inference: after.inference - before.inference };
 }
 
 interface ProfileNode {

@@ -61,6 +61,29 @@ describe("MicroBatcher", () => {
     expect(await Promise.all(all)).toEqual([10, 20, 30, 40, 50]);
   });
 
+  it("with partialBelow, lets a partial batch fill while enough batches run, and sends it once the model would idle or it has waited", async () => {
+    const c = controlledRun();
+    const b = new MicroBatcher({ maxSize: 4, maxWaitMs: 100, maxInFlight: 3, partialBelow: 2, run: c.run });
+    const all = Array.from({ length: 12 }, (_, i) => b.submit(i)); // three full batches run
+    expect(c.batches.length).toBe(3);
+    const late = [b.submit(12)];
+    c.finish(0); // two still run: the partial batch [12] goes on filling
+    await vi.advanceTimersByTimeAsync(0);
+    expect(c.batches.length).toBe(3);
+    late.push(b.submit(13), b.submit(14));
+    c.finish(1); // one runs now: a thread would idle, so [12, 13, 14] leaves at once
+    await vi.advanceTimersByTimeAsync(0);
+    expect(c.batches[3]).toEqual([12, 13, 14]);
+    // With two running, a lone item still leaves maxWaitMs after it came.
+    const lone = b.submit(15);
+    await vi.advanceTimersByTimeAsync(99);
+    expect(c.batches.length).toBe(4);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(c.batches[4]).toEqual([15]);
+    for (let i = 2; i < 5; i++) c.finish(i);
+    expect(await Promise.all([...all, ...late, lone])).toEqual(Array.from({ length: 16 }, (_, i) => i * 10));
+  });
+
   it("sends the batch an item joins with `now` at once, and waits for a slot when the model is busy", async () => {
     const c = controlledRun();
     const b = new MicroBatcher({ maxSize: 8, maxWaitMs: 1000, run: c.run });

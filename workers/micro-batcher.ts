@@ -2,7 +2,8 @@
  * Groups items that arrive one at a time (jobs) into batches for the model: a batch
  * leaves when it reaches `maxSize`, or `maxWaitMs` after its first item arrived, whichever
  * comes first. At most `maxInFlight` batches run at once; while they run, the next batch
- * fills, and it leaves as soon as a slot frees (it has already waited).
+ * fills. When a slot frees, a partial batch leaves at once if fewer than `partialBelow`
+ * batches are running (the model would otherwise idle); else it goes on filling.
  */
 export interface MicroBatcherOptions<I, O> {
   /** Most items per batch (the model's batch size). */
@@ -11,6 +12,13 @@ export interface MicroBatcherOptions<I, O> {
   maxWaitMs: number;
   /** Batches running at once. 1 for one model session: a second would only contend for its threads. */
   maxInFlight?: number;
+  /**
+   * While at least this many batches run, a partial batch keeps filling when a slot frees
+   * (until full or `maxWaitMs`): the model is busy anyway, and bigger batches cost less per
+   * item (fewer model calls and ledger writes). Default `maxInFlight`: a partial batch
+   * always leaves as soon as a slot frees.
+   */
+  partialBelow?: number;
   /** Runs one batch; returns one result per item, in order. A throw fails every item of the batch. */
   run: (items: I[]) => Promise<O[]>;
   /** Called as each batch leaves, with its size and how long each of its items waited (ms). */
@@ -35,7 +43,8 @@ export class MicroBatcher<I, O> {
   constructor(options: MicroBatcherOptions<I, O>) {
     if (!Number.isInteger(options.maxSize) || options.maxSize < 1) throw new RangeError(`maxSize must be a positive integer, got ${options.maxSize}`);
     if (!(options.maxWaitMs >= 0)) throw new RangeError(`maxWaitMs must be >= 0, got ${options.maxWaitMs}`);
-    this.options = { maxInFlight: 1, ...options };
+    const maxInFlight = options.maxInFlight ?? 1;
+    this.options = { maxInFlight, partialBelow: maxInFlight, ...options };
   }
 
   /** Items waiting for a batch (not yet running). */
@@ -77,7 +86,9 @@ export class MicroBatcher<I, O> {
       this.start(batch);
     }
     if (this.pending.length > 0 && this.timer === undefined && this.inFlight < this.options.maxInFlight) {
-      this.timer = setTimeout(() => this.dispatch(true), this.options.maxWaitMs);
+      // Due maxWaitMs after the first waiting item came (it may have waited for a slot already).
+      const waited = performance.now() - (this.pending[0] as Pending<I, O>).at;
+      this.timer = setTimeout(() => this.dispatch(true), Math.max(0, this.options.maxWaitMs - waited));
     }
   }
 
@@ -94,8 +105,9 @@ export class MicroBatcher<I, O> {
     })().finally(() => {
       this.inFlight -= 1;
       this.running.delete(done);
-      // The next batch has waited while this one ran: it leaves now, full or not.
-      this.dispatch(this.pending.length > 0);
+      // The next batch leaves now, full or not, if the model would otherwise idle or it has waited long enough.
+      const first = this.pending[0];
+      this.dispatch(first !== undefined && (this.inFlight < this.options.partialBelow || performance.now() - first.at >= this.options.maxWaitMs));
     });
     this.running.add(done);
   }
