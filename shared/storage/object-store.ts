@@ -2,9 +2,12 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { NoSuchKey, PutObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
+import { NoSuchKey, PutObjectCommand, S3ServiceException, type S3Client } from "@aws-sdk/client-s3";
 import { PermanentError, TransientError } from "../errors/index.js";
 import { createS3Getter, S3GetError } from "./s3-get.js";
+import { checkKey, createS3Client, parseS3Url, type S3Settings } from "./store-location.js";
+
+export type { S3Settings };
 
 /**
  * Read-only access to objects by key (photos, model bundle files): an S3 prefix or a
@@ -30,11 +33,6 @@ export interface WritableObjectStore extends ObjectStore {
   put(key: string, bytes: Uint8Array, contentType?: string): Promise<void>;
 }
 
-export interface S3Settings {
-  endpoint?: string;
-  region: string;
-  forcePathStyle: boolean;
-}
 
 /** Open `url` (`s3://bucket/prefix` or `file:///path`). S3 clients are created here, by the caller's composition root. */
 export function openObjectStore(url: string, s3: S3Settings): ObjectStore {
@@ -45,29 +43,10 @@ export function openObjectStore(url: string, s3: S3Settings): ObjectStore {
 export function openWritableObjectStore(url: string, s3: S3Settings): WritableObjectStore {
   if (url.startsWith("file://")) return new FolderStore(url);
   if (url.startsWith("s3://")) {
-    const client = new S3Client({
-      region: s3.region,
-      forcePathStyle: s3.forcePathStyle,
-      ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
-      // Our own backoff (with jitter, and counted in metrics) handles retries.
-      maxAttempts: 1,
-      // Checksum only where S3 requires it: the seeder's uploads travel over TLS, and would
-      // otherwise each compute one. Photo GETs do not go through the client's middleware at
-      // all (s3-get.ts); a damaged photo fails to decode (photo_corrupt).
-      requestChecksumCalculation: "WHEN_REQUIRED",
-      responseChecksumValidation: "WHEN_REQUIRED",
-    });
-    return new S3Store(url, client);
+    // Our own backoff (with jitter, and counted in metrics) handles retries.
+    return new S3Store(url, createS3Client(s3, { maxAttempts: 1 }));
   }
   throw new PermanentError("config_invalid", `unsupported store URL ${url} (expected s3:// or file://)`);
-}
-
-/** A key must stay inside its store: no absolute paths, no `..` segments. */
-function checkKey(key: string): string {
-  if (key === "" || key.startsWith("/") || key.split("/").some((part) => part === ".." || part === "")) {
-    throw new PermanentError("object_key_invalid", `object key ${JSON.stringify(key)} is not a relative path inside the store`);
-  }
-  return key;
 }
 
 /** File-system errors that retrying cannot fix: permissions, a read-only disk, a file where a folder must be. */
@@ -118,13 +97,11 @@ export class S3Store implements WritableObjectStore {
   private readonly getObject: (key: string, signal?: AbortSignal) => Promise<Uint8Array>;
 
   constructor(url: string, client: S3Client) {
-    const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
-    if (!match) throw new PermanentError("config_invalid", `bad S3 URL ${url}`);
+    const where = parseS3Url(url);
     this.url = url;
     this.client = client;
-    this.bucket = match[1] as string;
-    const prefix = (match[2] as string).replace(/\/+$/, "");
-    this.prefix = prefix ? `${prefix}/` : "";
+    this.bucket = where.bucket;
+    this.prefix = where.prefix;
     this.getObject = createS3Getter(client, this.bucket);
   }
 

@@ -2,9 +2,10 @@ import { open, readdir, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { PermanentError, TransientError } from "../../shared/errors/index.js";
-import { classifyS3Error, type S3Settings } from "../../shared/storage/object-store.js";
+import { classifyS3Error } from "../../shared/storage/object-store.js";
+import { checkKey, createS3Client, parseS3Url, type S3Settings } from "../../shared/storage/store-location.js";
 
 /**
  * Where model bundles are read from (`MODEL_STORE`): an S3 prefix or a local folder.
@@ -58,31 +59,16 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 export function openModelSource(url: string, settings: ModelSourceSettings): ModelSource {
   if (url.startsWith("file://")) return new FolderModelSource(url);
   if (url.startsWith("s3://")) {
-    const client = new S3Client({
-      region: settings.region,
-      forcePathStyle: settings.forcePathStyle,
-      ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
-      // Unlike photo reads (one attempt, the job's own backoff), a bundle is a few large
-      // requests made rarely: the SDK's retries with jitter are cheaper than failing the
-      // job and downloading the whole bundle again.
+    // Unlike photo reads (one attempt, the job's own backoff), a bundle is a few large
+    // requests made rarely: the SDK's retries with jitter are cheaper than failing the
+    // job and downloading the whole bundle again.
+    const client = createS3Client(settings, {
       maxAttempts: 3,
       requestHandler: { connectionTimeout: 5_000, requestTimeout: settings.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS },
     });
     return new S3ModelSource(url, client, { ownsClient: true });
   }
   throw new PermanentError("config_invalid", `unsupported model store URL ${url} (expected s3:// or file://)`);
-}
-
-/** A key or folder prefix must stay inside its store: relative, no `..` or empty segments. */
-function checkKey(key: string, { folder }: { folder: boolean }): string {
-  if (folder && key === "") return key;
-  const body = folder ? key.replace(/\/$/, "") : key;
-  const ok = body !== "" && (!folder || key.endsWith("/")) && !key.startsWith("/") && body.split("/").every((p) => p !== "" && p !== "." && p !== "..");
-  if (!ok) {
-    const what = folder ? "folder prefix (relative, ending in '/')" : "relative path";
-    throw new PermanentError("object_key_invalid", `model store key ${JSON.stringify(key)} is not a ${what} inside the store`);
-  }
-  return key;
 }
 
 export class FolderModelSource implements ModelSource {
@@ -116,7 +102,7 @@ export class FolderModelSource implements ModelSource {
   }
 
   async stream(key: string, options: ReadOptions = {}): Promise<AsyncIterable<Uint8Array>> {
-    const file = path.join(this.root, checkKey(key, { folder: false }));
+    const file = path.join(this.root, checkKey(key));
     const classify = (cause: unknown) => {
       const code = (cause as NodeJS.ErrnoException).code;
       if (code === "ENOENT" || code === "EISDIR") return new PermanentError("object_missing", `${file} does not exist`, { cause });
@@ -148,13 +134,11 @@ export class S3ModelSource implements ModelSource {
 
   /** `client` is closed by `close()` only when `ownsClient` (openModelSource made it). */
   constructor(url: string, client: S3Client, options: { ownsClient?: boolean } = {}) {
-    const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
-    if (!match) throw new PermanentError("config_invalid", `bad S3 URL ${url}`);
+    const where = parseS3Url(url);
     this.client = client;
-    this.bucket = match[1] as string;
-    const prefix = (match[2] as string).replace(/\/+$/, "");
-    this.prefix = prefix ? `${prefix}/` : "";
-    this.url = `s3://${this.bucket}${prefix ? `/${prefix}` : ""}`;
+    this.bucket = where.bucket;
+    this.prefix = where.prefix;
+    this.url = where.url;
     this.ownsClient = options.ownsClient ?? false;
   }
 
@@ -186,7 +170,7 @@ export class S3ModelSource implements ModelSource {
   }
 
   async stream(key: string, options: ReadOptions = {}): Promise<AsyncIterable<Uint8Array>> {
-    const objectKey = `${this.prefix}${checkKey(key, { folder: false })}`;
+    const objectKey = `${this.prefix}${checkKey(key)}`;
     const where = `s3://${this.bucket}/${objectKey}`;
     let body: unknown;
     try {
