@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError } from "../shared/errors/index.js";
+import { ConflictError, NotFoundError } from "../shared/errors/index.js";
 import { createRun, getRun, snapshotChunk, type LedgerContext } from "../shared/ledger/run-ledger.js";
 import type { RunMode } from "../shared/ledger/run.js";
 import { createTestDb, type TestDb } from "../test/helpers/postgres.js";
@@ -91,8 +91,8 @@ describe("applyShadowRun (real Postgres)", () => {
 
   it("refuses an apply-mode run and an unknown run id with a ConfigError", async () => {
     const applyRun = await snapshotRun("apply", ["ok"]);
-    await expect(applyShadowRun({ ledger: ctx, apply: settings }, applyRun.id)).rejects.toThrow(ConfigError);
+    await expect(applyShadowRun({ ledger: ctx, apply: settings }, applyRun.id)).rejects.toThrow(ConflictError);
     await expect(applyShadowRun({ ledger: ctx, apply: settings }, applyRun.id)).rejects.toThrow(/is an apply run/);
-    await expect(applyShadowRun({ ledger: ctx, apply: settings }, "run_nope")).rejects.toThrow(new ConfigError("unknown run id 'run_nope'"));
+    await expect(applyShadowRun({ ledger: ctx, apply: settings }, "run_nope")).rejects.toThrow(NotFoundError);
   });
 });

@@ -1,4 +1,4 @@
-import { ConfigError } from "../shared/errors/index.js";
+import { ConflictError } from "../shared/errors/index.js";
 import { getRun, type LedgerContext } from "../shared/ledger/run-ledger.js";
 import { applyVersion, type ApplySettings } from "../shared/ledger/apply-rules.js";
 
@@ -41,7 +41,7 @@ export async function applyShadowRun(options: ApplyRunOptions, runId: string): P
   const chunkSize = options.chunkSize ?? 500;
   const run = await getRun(ledger, runId);
   if (run.mode !== "shadow") {
-    throw new ConfigError(`run ${runId} is an apply run: its versions were applied as they were written; only a shadow run can be applied`);
+    throw new ConflictError(`run ${runId} is an apply run: its versions were applied as they were written; only a shadow run can be applied`);
   }
   const summary: ApplyRunSummary = { runId, processed: 0, statuses: {} };
   let cursor = 0;

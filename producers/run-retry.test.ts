@@ -1,6 +1,6 @@
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError } from "../shared/errors/index.js";
+import { ConflictError, NotFoundError } from "../shared/errors/index.js";
 import { completeIfFinished, createRun, getRun, markEnqueued, snapshotChunk, transitionRun, type LedgerContext } from "../shared/ledger/run-ledger.js";
 import { createDescribeQueue, describeJobId } from "../shared/queue/describe-queue.js";
 import { createTestDb, type TestDb } from "../test/helpers/postgres.js";
@@ -74,7 +74,8 @@ describe("retryFailed (real Postgres and Redis)", () => {
     const run = await completedWithFailures();
     await t.db.withSchema(t.schema).table("runs").where({ id: run.id }).update({ state: "cancelled" });
     await expect(retryFailed(ctx, run.id)).rejects.toThrow(/is cancelled/);
+    await expect(retryFailed(ctx, run.id)).rejects.toThrow(ConflictError);
     expect((await items(run.id)).filter((i) => i.state === "failed")).toHaveLength(2);
-    await expect(retryFailed(ctx, "run_nope")).rejects.toThrow(ConfigError);
+    await expect(retryFailed(ctx, "run_nope")).rejects.toThrow(NotFoundError);
   });
 });

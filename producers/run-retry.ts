@@ -1,4 +1,4 @@
-import { ConfigError } from "../shared/errors/index.js";
+import { ConflictError } from "../shared/errors/index.js";
 import { getRun, type LedgerContext } from "../shared/ledger/run-ledger.js";
 import { runRowSchema, type Run } from "../shared/ledger/run.js";
 import { requeueLost } from "./run-feeder.js";
@@ -24,12 +24,12 @@ export interface RetryFailedSummary {
  * are fed when it is resumed. Nothing failed: nothing changes.
  */
 export async function retryFailed(ledger: LedgerContext, runId: string): Promise<RetryFailedSummary> {
-  await getRun(ledger, runId); // an unknown id is a ConfigError naming it
+  await getRun(ledger, runId); // an unknown id is a NotFoundError naming it
   return ledger.db.transaction(async (trx) => {
     const tx: LedgerContext = { ...ledger, db: trx };
     const runs = () => trx.withSchema(ledger.schema).table("runs").where({ id: runId });
     const run = runRowSchema.parse(await runs().forUpdate().first());
-    if (run.state === "cancelled") throw new ConfigError(`run ${runId} is cancelled; a cancelled run's items cannot be retried (start a new run)`);
+    if (run.state === "cancelled") throw new ConflictError(`run ${runId} is cancelled; a cancelled run's items cannot be retried (start a new run)`);
     const retried = await trx
       .withSchema(ledger.schema)
       .table("run_items")

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError } from "../shared/errors/index.js";
+import { ConflictError, NotFoundError } from "../shared/errors/index.js";
 import { createRun, getRun, snapshotChunk, transitionRun, type LedgerContext } from "../shared/ledger/run-ledger.js";
 import type { RunMode } from "../shared/ledger/run.js";
 import { createTestDb, type TestDb } from "../test/helpers/postgres.js";
@@ -100,9 +100,9 @@ describe("rollbackRun (real Postgres)", () => {
 
   it("refuses an apply run still in flight, and an unknown run id", async () => {
     const run = await createRun(ctx, { modelVersion: "1.0.0", selection: { kind: "ids", ids: ["r1"] }, mode: "apply" });
-    await expect(rollbackRun({ ledger: ctx, applyFunction: settings.applyFunction }, run.id)).rejects.toThrow(/still snapshotting .*cancel it first/);
+    await expect(rollbackRun({ ledger: ctx, applyFunction: settings.applyFunction }, run.id)).rejects.toThrow(ConflictError);
     await transitionRun(ctx, run.id, "cancelled");
     expect(await rollbackRun({ ledger: ctx, applyFunction: settings.applyFunction }, run.id)).toEqual({ runId: run.id, processed: 0, outcomes: {} });
-    await expect(rollbackRun({ ledger: ctx, applyFunction: settings.applyFunction }, "run_nope")).rejects.toThrow(ConfigError);
+    await expect(rollbackRun({ ledger: ctx, applyFunction: settings.applyFunction }, "run_nope")).rejects.toThrow(NotFoundError);
   });
 });

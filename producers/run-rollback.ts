@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 import { z } from "zod";
-import { ConfigError } from "../shared/errors/index.js";
+import { ConflictError } from "../shared/errors/index.js";
 import { getRun, type LedgerContext } from "../shared/ledger/run-ledger.js";
 import { callApplyFunction } from "../shared/ledger/apply-rules.js";
 
@@ -67,7 +67,7 @@ export async function rollbackRun(options: RollbackRunOptions, runId: string): P
   const chunkSize = options.chunkSize ?? 500;
   const run = await getRun(ledger, runId);
   if (run.mode === "apply" && run.state !== "completed" && run.state !== "cancelled") {
-    throw new ConfigError(`run ${runId} is an apply run still ${run.state} and would keep applying; cancel it first (facet run cancel ${runId})`);
+    throw new ConflictError(`run ${runId} is an apply run still ${run.state} and would keep applying; cancel it first (facet run cancel ${runId})`);
   }
   const summary: RollbackRunSummary = { runId, processed: 0, outcomes: {} };
   let cursor = "";

@@ -1,4 +1,4 @@
-import { ConfigError } from "../../shared/errors/index.js";
+import { ConfigError, ConflictError } from "../../shared/errors/index.js";
 import { cancelRun, createRun, getRun, listRuns, runCounts, selectionMatchesAny, transitionRun } from "../../shared/ledger/run-ledger.js";
 import type { Run, RunCounts } from "../../shared/ledger/run.js";
 import { describeSelection } from "../../shared/ledger/selection.js";
@@ -169,7 +169,7 @@ async function control(action: "pause" | "resume" | "cancel", args: string[]): P
     if (action === "cancel") run = await cancelRun(services.ledger, id);
     if (action === "resume") {
       if (run.state === "paused") run = await transitionRun(services.ledger, id, run.snapshot_complete ? "running" : "snapshotting");
-      else if (run.state !== "running" && run.state !== "snapshotting") throw new ConfigError(`run ${id} is ${run.state}; only a paused or unfinished run can be resumed`);
+      else if (run.state !== "running" && run.state !== "snapshotting") throw new ConflictError(`run ${id} is ${run.state}; only a paused or unfinished run can be resumed`);
       // Whatever Redis holds keeps its job ids; whatever it lost is enqueued again.
       await requeueLost(services.ledger, id);
     }

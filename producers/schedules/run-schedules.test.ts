@@ -5,7 +5,7 @@ import { pathToFileURL } from "node:url";
 import { UnrecoverableError } from "bullmq";
 import pino from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError } from "../../shared/errors/index.js";
+import { ConfigError, NotFoundError } from "../../shared/errors/index.js";
 import { runRowSchema, type Run } from "../../shared/ledger/run.js";
 import type { LedgerContext } from "../../shared/ledger/run-ledger.js";
 import { asVersion, folderPut, publish, readDemoBundle } from "../../workers/model-store/demo-store-fixture.js";
@@ -102,7 +102,8 @@ describe("run schedules (real Redis and Postgres)", () => {
 
     await removeSchedule(queue, "nightly");
     expect((await listSchedules(queue)).map((s) => s.name)).toEqual(["rings"]);
-    await expect(removeSchedule(queue, "nightly")).rejects.toThrow(new ConfigError("unknown schedule 'nightly'"));
+    await expect(removeSchedule(queue, "nightly")).rejects.toThrow(new NotFoundError("unknown schedule 'nightly'"));
+    await expect(removeSchedule(queue, "nightly")).rejects.toThrow(NotFoundError);
     await removeSchedule(queue, "rings");
     expect(await listSchedules(queue)).toEqual([]);
     // Removing a schedule removes its pending fire too.

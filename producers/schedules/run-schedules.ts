@@ -1,5 +1,5 @@
 import { getNextMillis, Queue, type ConnectionOptions, type JobSchedulerJson, type JobSchedulerTemplateOptions } from "bullmq";
-import { ConfigError } from "../../shared/errors/index.js";
+import { ConfigError, NotFoundError } from "../../shared/errors/index.js";
 import type { RunMode } from "../../shared/ledger/run.js";
 import type { Selection } from "../../shared/ledger/selection.js";
 import {
@@ -85,7 +85,7 @@ export async function listSchedules(queue: ScheduleQueue): Promise<ScheduleInfo[
 /** Remove schedule `name` and its pending fire. Runs it already started are not touched. */
 export async function removeSchedule(queue: ScheduleQueue, name: string): Promise<void> {
   checkName(name);
-  if (!(await queue.removeJobScheduler(name))) throw new ConfigError(`unknown schedule '${name}'`);
+  if (!(await queue.removeJobScheduler(name))) throw new NotFoundError(`unknown schedule '${name}'`);
 }
 
 /** The template a valid input stores; a ConfigError naming the first bad field otherwise. */

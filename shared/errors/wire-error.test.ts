@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { BundleError } from "./bundle-error.js";
+import { ConfigError } from "./config-error.js";
+import { ConflictError } from "./conflict-error.js";
+import { NotFoundError } from "./not-found-error.js";
 import { PermanentError } from "./permanent-error.js";
 import { TransientError } from "./transient-error.js";
 import { fromWireError, toWireError } from "./wire-error.js";
@@ -18,6 +21,14 @@ describe("errors across a thread boundary", () => {
     const back = fromWireError(across(toWireError(new TransientError("object_throttled", "slow down", { retryAfterMs: 1500 }))));
     expect(back).toBeInstanceOf(TransientError);
     expect(back).toMatchObject({ retryable: true, code: "object_throttled", retryAfterMs: 1500 });
+  });
+
+  it("a not-found, conflict or config error comes back as its own class", () => {
+    for (const error of [new NotFoundError("unknown run id 'run_x'"), new ConflictError("run r is cancelled; it cannot become running"), new ConfigError("BATCH_SIZE=0: too small")]) {
+      const back = fromWireError(across(toWireError(error)));
+      expect(back).toBeInstanceOf(error.constructor);
+      expect(back).toMatchObject({ retryable: false, code: error.code, name: error.name, message: error.message });
+    }
   });
 
   it("an error that is not Facet's stays a plain Error, keeping a string code", () => {

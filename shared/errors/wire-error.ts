@@ -1,4 +1,7 @@
 import { FacetError } from "./facet-error.js";
+import { ConfigError } from "./config-error.js";
+import { ConflictError } from "./conflict-error.js";
+import { NotFoundError } from "./not-found-error.js";
 import { PermanentError } from "./permanent-error.js";
 import { TransientError } from "./transient-error.js";
 
@@ -34,10 +37,18 @@ export function toWireError(error: unknown): WireError {
   };
 }
 
-/** The error on this side: a PermanentError or TransientError with the same code, name and message, or a plain Error. */
+/** Permanent errors that come back as their own class (callers tell them apart with instanceof). */
+const PERMANENT_KINDS: Record<string, new (message: string) => PermanentError | ConfigError> = { NotFoundError, ConflictError, ConfigError };
+
+/**
+ * The error on this side: a NotFoundError, ConflictError or ConfigError as itself, another
+ * PermanentError or TransientError with the same code, name and message, or a plain Error.
+ */
 export function fromWireError(wire: WireError): Error {
   let error: Error;
-  if (wire.retryable === true) error = new TransientError(wire.code ?? "transient", wire.message, wire.retryAfterMs !== undefined ? { retryAfterMs: wire.retryAfterMs } : {});
+  const Kind = wire.retryable === false ? PERMANENT_KINDS[wire.name] : undefined;
+  if (Kind) error = new Kind(wire.message);
+  else if (wire.retryable === true) error = new TransientError(wire.code ?? "transient", wire.message, wire.retryAfterMs !== undefined ? { retryAfterMs: wire.retryAfterMs } : {});
   else if (wire.retryable === false) error = new PermanentError(wire.code ?? "permanent", wire.message);
   else {
     error = new Error(wire.message);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDemoCatalogue } from "../../producers/demo/demo-catalogue-schema.js";
 import { createTestDb, type TestDb } from "../../test/helpers/postgres.js";
-import { ConfigError } from "../errors/index.js";
+import { ConflictError, NotFoundError } from "../errors/index.js";
 import {
   completeIfFinished, createRun, getRun, handBackPausedItem, markEnqueued, pendingItemsAfter, runCounts, snapshotChunk, transitionRun, type LedgerContext,
 } from "./run-ledger.js";
@@ -77,10 +77,12 @@ describe("run ledger", () => {
     await handBackPausedItem(ctx, run.id, 5);
     expect((await getRun(ctx, run.id)).enqueued_seq).toBe(3);
     await transitionRun(ctx, run.id, "cancelled");
-    await expect(transitionRun(ctx, run.id, "running")).rejects.toThrow(new ConfigError(`run ${run.id} is cancelled; it cannot become running`));
+    await expect(transitionRun(ctx, run.id, "running")).rejects.toThrow(ConflictError);
+    await expect(transitionRun(ctx, run.id, "running")).rejects.toThrow(`run ${run.id} is cancelled; it cannot become running`);
   });
 
   it("refuses an unknown run id and an invalid selection", async () => {
+    await expect(getRun(ctx, "run_nope")).rejects.toThrow(NotFoundError);
     await expect(getRun(ctx, "run_nope")).rejects.toThrow("unknown run id 'run_nope'");
     await expect(createRun(ctx, { modelVersion: "1", selection: { kind: "updated_since", since: "yesterday" } as Selection, mode: "apply" })).rejects.toThrow(
       /^selection\.since: /,

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Knex } from "knex";
 import { z } from "zod";
-import { ConfigError } from "../errors/index.js";
+import { ConfigError, ConflictError, NotFoundError } from "../errors/index.js";
 import { RUN_TRANSITIONS, runRowSchema, type Run, type RunCounts, type RunMode, type RunState } from "./run.js";
 import { parseSelection, type Selection } from "./selection.js";
 
@@ -63,7 +63,7 @@ export async function createRun(ctx: LedgerContext, input: NewRun): Promise<Run>
 
 export async function getRun(ctx: LedgerContext, runId: string): Promise<Run> {
   const row = await ctx.db.withSchema(ctx.schema).table("runs").where({ id: runId }).first();
-  if (!row) throw new ConfigError(`unknown run id '${runId}'`);
+  if (!row) throw new NotFoundError(`unknown run id '${runId}'`);
   return runRowSchema.parse(row);
 }
 
@@ -75,7 +75,7 @@ export async function listRuns(ctx: LedgerContext, options: { states?: RunState[
 
 /**
  * Move a run to `to` if the move is allowed from its current state (checked inside the
- * update, so two processes can't both win). Returns the updated run; throws ConfigError
+ * update, so two processes can't both win). Returns the updated run; throws ConflictError
  * naming the states when the move is not allowed.
  */
 export async function transitionRun(ctx: LedgerContext, runId: string, to: RunState): Promise<Run> {
@@ -95,7 +95,7 @@ export async function transitionRun(ctx: LedgerContext, runId: string, to: RunSt
     .returning("*");
   if (row) return runRowSchema.parse(row);
   const run = await getRun(ctx, runId);
-  throw new ConfigError(`run ${runId} is ${run.state}; it cannot become ${to}`);
+  throw new ConflictError(`run ${runId} is ${run.state}; it cannot become ${to}`);
 }
 
 /**
