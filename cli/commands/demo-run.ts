@@ -15,9 +15,9 @@ import { createDescribeQueue, DESCRIBE_ATTEMPTS, redisConnection } from "../../s
 import { openObjectStore, openWritableObjectStore } from "../../shared/storage/object-store.js";
 import { createDescribeProcessor } from "../../workers/describe-processor.js";
 import { startDescribeWorker } from "../../workers/describe-worker.js";
-import { createModelCache } from "../../workers/model-store/model-cache.js";
-import { openModelSource } from "../../workers/model-store/model-source.js";
-import { publishVersion } from "../../workers/model-store/publish-version.js";
+import { createModelCache } from "../../workers/model-cache.js";
+import { openModelSource } from "../../shared/model-store/model-source.js";
+import { publishVersion } from "../../shared/model-store/publish-version.js";
 import { readEvaluationReport } from "../../models/card/evaluation-report.js";
 import { DEMO_MODEL_DIR } from "./describe.js";
 import { parseFlags, positiveInt } from "../usage-error.js";

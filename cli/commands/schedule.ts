@@ -4,9 +4,9 @@ import { redisConnection } from "../../shared/queue/describe-queue.js";
 import {
   checkSchedule, createScheduleQueue, listSchedules, removeSchedule, setSchedule, type ScheduleInfo, type ScheduleInput,
 } from "../../producers/schedules/run-schedules.js";
-import { LATEST } from "../../workers/model-store/model-version.js";
-import { openModelSource } from "../../workers/model-store/model-source.js";
-import { resolveVersion } from "../../workers/model-store/model-store.js";
+import { LATEST } from "../../shared/model-store/model-version.js";
+import { openModelSource } from "../../shared/model-store/model-source.js";
+import { resolveVersion } from "../../shared/model-store/model-store.js";
 import { SELECTION_FLAGS, SELECTION_USAGE, selectionFromFlags } from "../selection-flags.js";
 import { Services } from "../services.js";
 import { dispatch, parseFlags, positiveInt } from "../usage-error.js";

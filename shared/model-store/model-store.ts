@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, open, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { BundleError, ConfigError, FacetError, PermanentError, TransientError } from "../../shared/errors/index.js";
+import { BundleError, ConfigError, FacetError, PermanentError, TransientError } from "../errors/index.js";
 import { manifestSchema } from "../../models/runtime/manifest.js";
 import type { ModelSource, ReadOptions } from "./model-source.js";
 import { checkVersionName, compareVersions, isPreRelease, isVersionName, LATEST } from "./model-version.js";

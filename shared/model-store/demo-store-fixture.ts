@@ -1,6 +1,6 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { repoPath } from "../../shared/repo-root.js";
+import { repoPath } from "../repo-root.js";
 import type { ModelSource } from "./model-source.js";
 
 /** Test fixtures: model stores filled with copies of the demo bundle. */

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateCatalogue } from "../../models/catalogue/index.js";
 import { loadBundle } from "../../models/runtime/bundle.js";
 import { createDescriber, type ProductDescription } from "../../models/runtime/describer.js";
-import { BundleError, ConfigError, PermanentError, TransientError } from "../../shared/errors/index.js";
+import { BundleError, ConfigError, PermanentError, TransientError } from "../errors/index.js";
 import { startS3, type TestS3 } from "../../test/helpers/s3-server.js";
 import { folderPut, LAYOUT_VERSIONS, readDemoBundle, seedLayout } from "./demo-store-fixture.js";
 import { FolderModelSource, openModelSource, S3ModelSource, type ModelSource } from "./model-source.js";

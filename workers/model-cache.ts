@@ -1,11 +1,11 @@
-import { loadBundle, type ModelBundle } from "../../models/runtime/bundle.js";
-import { inProcessEngine, startThreadedEngine, type EngineOptions, type InferenceEngine } from "../../models/runtime/inference-engine.js";
-import type { SessionSettings } from "../../models/runtime/session-settings.js";
-import { BundleError } from "../../shared/errors/index.js";
-import type { Logger } from "../../shared/logging/logger.js";
-import type { ModelSource } from "./model-source.js";
-import { discardLocalBundle, fetchBundle, resolveVersion } from "./model-store.js";
-import { compareVersions, LATEST } from "./model-version.js";
+import { loadBundle, type ModelBundle } from "../models/runtime/bundle.js";
+import { inProcessEngine, startThreadedEngine, type EngineOptions, type InferenceEngine } from "../models/runtime/inference-engine.js";
+import type { SessionSettings } from "../models/runtime/session-settings.js";
+import { BundleError } from "../shared/errors/index.js";
+import type { Logger } from "../shared/logging/logger.js";
+import type { ModelSource } from "../shared/model-store/model-source.js";
+import { discardLocalBundle, fetchBundle, resolveVersion } from "../shared/model-store/model-store.js";
+import { compareVersions, LATEST } from "../shared/model-store/model-version.js";
 
 export interface ModelCacheOptions {
   /** The model store (`MODEL_STORE`). The cache reads from it; its owner closes it. */

@@ -1,4 +1,4 @@
-import { ConfigError } from "../../shared/errors/index.js";
+import { ConfigError } from "../errors/index.js";
 
 /** The name that asks for the highest release version of a store instead of a fixed one. */
 export const LATEST = "latest";

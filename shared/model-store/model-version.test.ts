@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../shared/errors/index.js";
+import { ConfigError } from "../errors/index.js";
 import { checkVersionName, compareVersions, isPreRelease, isVersionName } from "./model-version.js";
 
 describe("compareVersions", () => {

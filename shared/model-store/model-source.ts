@@ -3,9 +3,9 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
-import { PermanentError, TransientError } from "../../shared/errors/index.js";
-import { classifyS3Error } from "../../shared/storage/object-store.js";
-import { checkKey, createS3Client, parseS3Url, type S3Settings } from "../../shared/storage/store-location.js";
+import { PermanentError, TransientError } from "../errors/index.js";
+import { classifyS3Error } from "../storage/object-store.js";
+import { checkKey, createS3Client, parseS3Url, type S3Settings } from "../storage/store-location.js";
 
 /**
  * Where model bundles are read from (`MODEL_STORE`): an S3 prefix or a local folder.

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { ConfigError } from "../../shared/errors/index.js";
-import { retryTransient } from "../../shared/errors/retry-transient.js";
-import type { WritableObjectStore } from "../../shared/storage/object-store.js";
+import { ConfigError } from "../errors/index.js";
+import { retryTransient } from "../errors/retry-transient.js";
+import type { WritableObjectStore } from "../storage/object-store.js";
 import { evaluationSummary, type EvaluationReport } from "../../models/card/evaluation-report.js";
 import { modelCard } from "../../models/card/model-card.js";
 import { loadBundle } from "../../models/runtime/bundle.js";
