@@ -180,7 +180,7 @@ try {
     ceilingRatios: number[];
     /** CPU ms per product, by process. */
     cpu: { worker: number; s3: number; postgres: number; redis: number };
-    /** The worker process's CPU ms per product by thread (inference: the engine's busy time). */
+    /** The worker process's CPU ms per product by thread (inference: the engine's own threads). */
     byThread: { main: number; inference: number; other: number };
     /** Mean products per model batch. */
     batchMean: number;
@@ -219,6 +219,8 @@ try {
     const cpu: Array<EndToEnd["cpu"]> = [];
     const byThread: Array<EndToEnd["byThread"]> = [];
     const batches: number[] = [];
+    /** Model batches run so far by this pass's worker (the batch-size histogram's count). */
+    const batchesSoFar = async () => (await metrics.batchSize.get()).values.find((v) => v.metricName?.endsWith("_count"))?.value ?? 0;
     // One monitor per pass: the limit passes in between block this thread on purpose.
     const loop = { p99: [] as number[], max: [] as number[] };
     const stalledBefore = stalled;
@@ -230,10 +232,10 @@ try {
       const before = { self: process.cpuUsage(), threads: threadCpu(inferenceThreads), s3: cpuSeconds(s3.pid as number), redis: cpuSeconds(redis.pid), pg: pg.reduce((sum, pid) => sum + cpuSeconds(pid), 0) };
       const monitor = monitorEventLoopDelay({ resolution: 5 });
       monitor.enable();
-      const batchesBefore = (await metrics.batchSize.get()).values.find((v) => v.metricName?.endsWith("_count"))?.value ?? 0;
+      const batchesBefore = await batchesSoFar();
       const run = await createRun(ledger, { modelVersion: "1.0.0", selection: { kind: "all" }, mode: "shadow" });
       const finished = await waitForRun(run.id);
-      batches.push(PRODUCTS / (((await metrics.batchSize.get()).values.find((v) => v.metricName?.endsWith("_count"))?.value ?? 0) - batchesBefore));
+      batches.push(PRODUCTS / ((await batchesSoFar()) - batchesBefore));
       monitor.disable();
       loop.p99.push(monitor.percentile(99) / 1e6);
       loop.max.push(monitor.max / 1e6);

@@ -33,7 +33,6 @@ export interface WritableObjectStore extends ObjectStore {
   put(key: string, bytes: Uint8Array, contentType?: string): Promise<void>;
 }
 
-
 /** Open `url` (`s3://bucket/prefix` or `file:///path`). S3 clients are created here, by the caller's composition root. */
 export function openObjectStore(url: string, s3: S3Settings): ObjectStore {
   return openWritableObjectStore(url, s3);

@@ -35,7 +35,7 @@ const ERROR_BODY_LIMIT = 16_384;
 export function createS3Getter(client: S3Client, bucket: string): (key: string, signal?: AbortSignal) => Promise<Uint8Array> {
   const config = client.config;
   // The bucket's endpoint and signing scheme do not change per key: resolved once, on first use.
-  let resolved: Promise<{ url: URL; signer: SignatureV4 }> | undefined;
+  let resolved: Promise<{ url: URL; basePath: string; signer: SignatureV4 }> | undefined;
   const resolve = async () => {
     const custom = config.isCustomEndpoint && config.endpoint ? await config.endpoint() : undefined;
     const region = await config.region();
@@ -63,15 +63,14 @@ export function createS3Getter(client: S3Client, bucket: string): (key: string, 
       uriEscapePath: false,
       applyChecksum: false,
     });
-    return { url: endpoint.url, signer };
+    return { url: endpoint.url, basePath: endpoint.url.pathname.replace(/\/$/, ""), signer };
   };
 
   return async (key, signal) => {
-    const { url, signer } = await (resolved ??= resolve().catch((error: unknown) => {
+    const { url, basePath, signer } = await (resolved ??= resolve().catch((error: unknown) => {
       resolved = undefined; // a failed resolution (credentials, region) is tried again next time
       throw error;
     }));
-    const basePath = url.pathname.replace(/\/$/, "");
     const request = await signer.sign(
       {
         method: "GET",
@@ -97,7 +96,7 @@ function encodeKeySegment(segment: string): string {
   return encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-/** The body's bytes (at most `limit`; the rest is discarded). */
+/** The body's bytes; once `limit` bytes are kept, further chunks are read and discarded. */
 async function readAll(body: IncomingMessage, limit = Infinity): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
   let size = 0;
