@@ -12,7 +12,7 @@ import type { RunMode } from "../shared/ledger/run.js";
 import { createTestDb, type TestDb } from "../test/helpers/postgres.js";
 import { REPO_ROOT } from "../test/helpers/python.js";
 import { waitFor } from "../test/helpers/redis.js";
-import { writeOutcomes, type ItemOutcome } from "../workers/result-writer.js";
+import { writeOutcomes, type ItemOutcome } from "../shared/ledger/write-outcomes.js";
 
 const FACET = path.join(REPO_ROOT, "bin/facet.mjs");
 

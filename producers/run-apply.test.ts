@@ -3,7 +3,7 @@ import { ConflictError, NotFoundError } from "../shared/errors/index.js";
 import { createRun, getRun, snapshotChunk, type LedgerContext } from "../shared/ledger/run-ledger.js";
 import type { RunMode } from "../shared/ledger/run.js";
 import { createTestDb, type TestDb } from "../test/helpers/postgres.js";
-import { writeOutcomes, type ApplySettings, type ItemOutcome } from "../workers/result-writer.js";
+import { writeOutcomes, type ApplySettings, type ItemOutcome } from "../shared/ledger/write-outcomes.js";
 import { createDemoCatalogue } from "./demo/demo-catalogue-schema.js";
 import { deleteProduct, lockProduct, markEdited } from "./demo/seed-demo-catalogue.js";
 import { applyShadowRun } from "./run-apply.js";

@@ -5,7 +5,7 @@ import { completeIfFinished, createRun, getRun, markEnqueued, snapshotChunk, tra
 import { createDescribeQueue, describeJobId } from "../shared/queue/describe-queue.js";
 import { createTestDb, type TestDb } from "../test/helpers/postgres.js";
 import { deletePrefix, testConnection, testQueuePrefix } from "../test/helpers/redis.js";
-import { writeOutcomes } from "../workers/result-writer.js";
+import { writeOutcomes } from "../shared/ledger/write-outcomes.js";
 import { createDemoCatalogue } from "./demo/demo-catalogue-schema.js";
 import { RunFeeder } from "./run-feeder.js";
 import { retryFailed } from "./run-retry.js";

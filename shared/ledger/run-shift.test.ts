@@ -3,7 +3,7 @@ import { createDemoCatalogue } from "../../producers/demo/demo-catalogue-schema.
 import { createRun, getRun, snapshotChunk, type LedgerContext } from "./run-ledger.js";
 import type { RunMode } from "./run.js";
 import { createTestDb, type TestDb } from "../../test/helpers/postgres.js";
-import { writeOutcomes, type ItemOutcome } from "../../workers/result-writer.js";
+import { writeOutcomes, type ItemOutcome } from "./write-outcomes.js";
 import { SHIFT_MIN_PRODUCTS } from "../../models/runtime/run-shift.js";
 import { releaseHeldAtCompletion } from "./run-shift.js";
 

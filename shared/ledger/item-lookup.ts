@@ -1,9 +1,11 @@
 import DataLoader from "dataloader";
-import type { LedgerContext } from "../shared/ledger/run-ledger.js";
+import { z } from "zod";
+import type { LedgerContext } from "./run-ledger.js";
+import { ITEM_STATES, type ItemState } from "./run.js";
 
 /** What a job needs to know before fetching photos: the item's state and the product's photos. */
-export interface ItemState {
-  state: "pending" | "done" | "failed" | "skipped";
+export interface ItemForJob {
+  state: ItemState;
   /** False once the product has left the catalogue (the item is skipped: product_gone). */
   present: boolean;
   photoKeys: string[];
@@ -22,6 +24,16 @@ export interface ItemLookupOptions {
   maxBatch?: number;
 }
 
+const lookupRowSchema = z.object({
+  run_id: z.string(),
+  product_id: z.string(),
+  state: z.enum(ITEM_STATES),
+  present: z.boolean(),
+  photo_keys: z.array(z.string()).nullable(),
+  seller_text: z.string().nullable(),
+  category: z.string().nullable(),
+});
+
 /**
  * Reads items' ledger state and photo keys, many per Postgres round trip: one query per
  * product was the largest share of the pipeline's Postgres work (bench:pipeline counted 3,000
@@ -32,11 +44,9 @@ export interface ItemLookupOptions {
 export function createItemLookup(ledger: LedgerContext, options: ItemLookupOptions = {}) {
   const windowMs = options.windowMs ?? 5;
   const key = (runId: string, productId: string) => `${runId}\u0000${productId}`;
-  const loader = new DataLoader<{ runId: string; productId: string }, ItemState | undefined>(
+  const loader = new DataLoader<{ runId: string; productId: string }, ItemForJob | undefined>(
     async (items) => {
-      const { rows } = await ledger.db.raw<{
-        rows: Array<{ run_id: string; product_id: string; state: ItemState["state"]; present: boolean; photo_keys: string[] | null; seller_text: string | null; category: string | null }>;
-      }>(
+      const { rows } = await ledger.db.raw<{ rows: unknown[] }>(
         // The catalogue's text is the artisan's unless it is the one Facet applied; then the
         // artisan's words are the ones current_descriptions kept.
         `select ri.run_id, ri.product_id, ri.state, c.product_id is not null as present, c.photo_keys, c.category,
@@ -49,7 +59,7 @@ export function createItemLookup(ledger: LedgerContext, options: ItemLookupOptio
         [items.map((i) => i.runId), items.map((i) => i.productId), ledger.schema, ledger.catalogue, ledger.schema],
       );
       const found = new Map(
-        rows.map((r) => [
+        rows.map((row) => lookupRowSchema.parse(row)).map((r) => [
           key(r.run_id, r.product_id),
           { state: r.state, present: r.present, photoKeys: r.photo_keys ?? [], seller: { text: r.seller_text, category: r.category } },
         ]),
@@ -64,6 +74,6 @@ export function createItemLookup(ledger: LedgerContext, options: ItemLookupOptio
   );
   return {
     /** The item (run, product), or undefined when the run has no such item. */
-    load: (runId: string, productId: string): Promise<ItemState | undefined> => loader.load({ runId, productId }),
+    load: (runId: string, productId: string): Promise<ItemForJob | undefined> => loader.load({ runId, productId }),
   };
 }

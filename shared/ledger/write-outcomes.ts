@@ -1,11 +1,11 @@
 import type { Knex } from "knex";
-import type { LedgerContext } from "../shared/ledger/run-ledger.js";
-import { applyVersion, type ApplySettings } from "../shared/ledger/apply-rules.js";
-import { heldVersionIds, holdVersions, lockRuns, noPendingItems, tallyRunShift } from "../shared/ledger/run-shift.js";
-import type { ShiftSignal } from "../models/runtime/run-shift.js";
+import type { LedgerContext } from "./run-ledger.js";
+import { applyVersion, type ApplySettings } from "./apply-rules.js";
+import { heldVersionIds, holdVersions, lockRuns, noPendingItems, tallyRunShift } from "./run-shift.js";
+import type { RunMode } from "./run.js";
+import type { ShiftSignal } from "../../models/runtime/run-shift.js";
 
 export type { ApplySettings };
-import type { RunMode } from "../shared/ledger/run.js";
 
 /** What happened to one item of a run, as the worker hands it to the writer. */
 export type ItemOutcome =
@@ -28,7 +28,6 @@ export type ItemOutcome =
       shift?: ShiftSignal | null;
     }
   | { kind: "failed" | "skipped"; runId: string; productId: string; reason: string; detail?: string };
-
 
 /** What the writer did, per status, for logs and metrics. */
 export type WriteSummary = Record<string, number>;

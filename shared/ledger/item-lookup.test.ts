@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDemoCatalogue } from "../producers/demo/demo-catalogue-schema.js";
-import { createRun, getRun, snapshotChunk, type LedgerContext } from "../shared/ledger/run-ledger.js";
-import { createTestDb, type TestDb } from "../test/helpers/postgres.js";
+import { createDemoCatalogue } from "../../producers/demo/demo-catalogue-schema.js";
+import { createRun, getRun, snapshotChunk, type LedgerContext } from "./run-ledger.js";
+import { createTestDb, type TestDb } from "../../test/helpers/postgres.js";
 import { createItemLookup } from "./item-lookup.js";
 
 let t: TestDb;

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDemoCatalogue } from "../producers/demo/demo-catalogue-schema.js";
-import { createRun, getRun, runCounts, snapshotChunk, type LedgerContext } from "../shared/ledger/run-ledger.js";
-import type { RunMode } from "../shared/ledger/run.js";
-import { createTestDb, type TestDb } from "../test/helpers/postgres.js";
-import { writeOutcomes, type ItemOutcome } from "./result-writer.js";
+import { createDemoCatalogue } from "../../producers/demo/demo-catalogue-schema.js";
+import { createRun, getRun, runCounts, snapshotChunk, type LedgerContext } from "./run-ledger.js";
+import type { RunMode } from "./run.js";
+import { createTestDb, type TestDb } from "../../test/helpers/postgres.js";
+import { writeOutcomes, type ItemOutcome } from "./write-outcomes.js";
 
 let t: TestDb;
 let ctx: LedgerContext;
