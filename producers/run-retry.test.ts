@@ -38,7 +38,7 @@ async function completedWithFailures() {
     [
       { kind: "done", runId: run.id, productId: "f1", mode: "shadow", modelName: "m", modelVersion: "1.0.0", inputHash: "h", description: "d", attributes: { category: { label: "ring", confidence: 0.9 } }, review: { reasons: [] }, familiarity: null },
       { kind: "failed", runId: run.id, productId: "f2", reason: "photo_missing", detail: "0.jpg: missing" },
-      { kind: "failed", runId: run.id, productId: "f3", reason: "fetch_exhausted" },
+      { kind: "failed", runId: run.id, productId: "f3", reason: "object_timeout_exhausted" },
     ],
     { applyFunction: t.env.CATALOGUE_APPLY_FUNCTION, reviewThreshold: 0.6 },
   );

@@ -1,4 +1,4 @@
-import { failureReason, FacetError, TransientError } from "../shared/errors/index.js";
+import { failureReason, FacetError, TransientError, type ItemReason } from "../shared/errors/index.js";
 
 /** A dependency an error came from, for facet_dependency_errors_total. */
 export type Dependency = "postgres" | "s3";
@@ -16,7 +16,7 @@ export type FailureDecision =
   | {
       kind: "fail";
       /** The item's reason (`photo_corrupt`, `object_timeout_exhausted`, …). */
-      reason: string;
+      reason: ItemReason;
       detail: string;
       dependency: Dependency | undefined;
     };

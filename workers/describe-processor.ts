@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { UnrecoverableError, type Job } from "bullmq";
 import pLimit from "p-limit";
+import type { ItemReason } from "../shared/errors/index.js";
 import type { Logger } from "../shared/logging/logger.js";
 import { describeJobSchema, SUSPECT_QUEUE, type DescribeJob } from "../shared/queue/describe-queue.js";
 import { handBackPausedItem, type LedgerContext } from "../shared/ledger/run-ledger.js";
@@ -104,7 +105,7 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
       await handBackPausedItem(deps.ledger, run.id, data.seq);
       return { kind: "settled", result: "run_paused" };
     }
-    const ended = (kind: "failed" | "skipped", reason: string): Work => ({ kind: "outcome", outcome: { kind, runId: run.id, productId: data.productId, reason } });
+    const ended = (kind: "failed" | "skipped", reason: ItemReason): Work => ({ kind: "outcome", outcome: { kind, runId: run.id, productId: data.productId, reason } });
     if (run.state === "cancelled") return ended("skipped", "run_cancelled");
     const item = await items.load(run.id, data.productId);
     if (!item || item.state !== "pending") return { kind: "settled", result: "already_finished" };

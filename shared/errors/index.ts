@@ -6,4 +6,5 @@ export { ConfigError } from "./config-error.js";
 export { ConflictError } from "./conflict-error.js";
 export { NotFoundError } from "./not-found-error.js";
 export { failureReason } from "./failure-reason.js";
+export { isPermanentCode, isTransientCode, PERMANENT_CODES, TRANSIENT_CODES, type ErrorCode, type ItemReason, type PermanentCode, type TransientCode } from "./error-code.js";
 export { fromWireError, toWireError, type WireError } from "./wire-error.js";

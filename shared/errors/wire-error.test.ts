@@ -38,4 +38,11 @@ describe("errors across a thread boundary", () => {
     expect(back).toMatchObject({ name: "RangeError", message: "bad shape", code: "ERR_X" });
     expect(fromWireError(across(toWireError("a string")))).toMatchObject({ name: "Error", message: "a string" });
   });
+
+  it("a code that is not one of ErrorCode's (another version, another sender) keeps only its kind", () => {
+    const back = fromWireError(across({ name: "PermanentError", message: "gone", code: "made_up", retryable: false }));
+    expect(back).toMatchObject({ retryable: false, code: "permanent", message: "gone" });
+    const again = fromWireError(across({ name: "TransientError", message: "later", code: "photo_corrupt", retryable: true }));
+    expect(again).toMatchObject({ retryable: true, code: "transient" });
+  });
 });

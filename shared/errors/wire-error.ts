@@ -1,3 +1,4 @@
+import { isPermanentCode, isTransientCode } from "./error-code.js";
 import { FacetError } from "./facet-error.js";
 import { ConfigError } from "./config-error.js";
 import { ConflictError } from "./conflict-error.js";
@@ -42,14 +43,17 @@ const PERMANENT_KINDS: Record<string, new (message: string) => PermanentError | 
 
 /**
  * The error on this side: a NotFoundError, ConflictError or ConfigError as itself, another
- * PermanentError or TransientError with the same code, name and message, or a plain Error.
+ * PermanentError or TransientError with the same code (`permanent` or `transient` when the code
+ * is not one of ErrorCode's), name and message, or a plain Error.
  */
 export function fromWireError(wire: WireError): Error {
   let error: Error;
   const Kind = wire.retryable === false ? PERMANENT_KINDS[wire.name] : undefined;
   if (Kind) error = new Kind(wire.message);
-  else if (wire.retryable === true) error = new TransientError(wire.code ?? "transient", wire.message, wire.retryAfterMs !== undefined ? { retryAfterMs: wire.retryAfterMs } : {});
-  else if (wire.retryable === false) error = new PermanentError(wire.code ?? "permanent", wire.message);
+  else if (wire.retryable === true) {
+    const code = isTransientCode(wire.code) ? wire.code : "transient";
+    error = new TransientError(code, wire.message, wire.retryAfterMs !== undefined ? { retryAfterMs: wire.retryAfterMs } : {});
+  } else if (wire.retryable === false) error = new PermanentError(isPermanentCode(wire.code) ? wire.code : "permanent", wire.message);
   else {
     error = new Error(wire.message);
     if (wire.code) Object.assign(error, { code: wire.code });

@@ -2,6 +2,7 @@ import type { Knex } from "knex";
 import type { LedgerContext } from "./run-ledger.js";
 import { applyVersion, type ApplySettings } from "./apply-rules.js";
 import { heldVersionIds, holdVersions, lockRuns, noPendingItems, tallyRunShift } from "./run-shift.js";
+import type { ItemReason } from "../errors/index.js";
 import type { RunMode } from "./run.js";
 import type { ShiftSignal } from "../../models/runtime/run-shift.js";
 
@@ -27,7 +28,7 @@ export type ItemOutcome =
       /** The run-level shift signal (models/runtime/run-shift.ts); absent or null: the bundle has no shift baseline. */
       shift?: ShiftSignal | null;
     }
-  | { kind: "failed" | "skipped"; runId: string; productId: string; reason: string; detail?: string };
+  | { kind: "failed" | "skipped"; runId: string; productId: string; reason: ItemReason; detail?: string };
 
 /** What the writer did, per status, for logs and metrics. */
 export type WriteSummary = Record<string, number>;
