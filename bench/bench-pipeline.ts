@@ -107,8 +107,8 @@ const bundle = await loadBundle(DEMO_MODEL_DIR);
 try {
   await s3.createBucket("shop");
   await createDemoCatalogue(t.db, t.catalogueSchema);
-  const seeded = await seedDemoCatalogue({ db: t.db, schema: t.catalogueSchema, imageStore: openWritableObjectStore("s3://shop/photos", s3.settings), seed: 5, products: PRODUCTS });
-  const images = openObjectStore("s3://shop/photos", s3.settings);
+  const seeded = await seedDemoCatalogue({ db: t.db, schema: t.catalogueSchema, imageStore: openWritableObjectStore("s3://shop/photos", { ...s3.settings, access: "photos" }), seed: 5, products: PRODUCTS });
+  const images = openObjectStore("s3://shop/photos", { ...s3.settings, access: "photos" });
   console.log(`${PRODUCTS} products, ${seeded.photos} photos in an S3-compatible server · ${os.availableParallelism()} cores · batch ${BATCH} · median of ${REPEATS}`);
 
   // 1. The limit: same photos, in memory, same model and batch size.

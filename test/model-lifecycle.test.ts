@@ -60,7 +60,7 @@ describe.skipIf(missing !== undefined)("the model lifecycle on the marketplace's
     [t, redis, s3, tmp] = await Promise.all([createTestDb(), startPrivateRedis(), startS3(), mkdtemp(path.join(os.tmpdir(), "facet-lifecycle-"))]);
     await s3.createBucket("shop");
     await createDemoCatalogue(t.db, t.catalogueSchema);
-    await seedDemoCatalogue({ db: t.db, schema: t.catalogueSchema, imageStore: openWritableObjectStore("s3://shop/photos", s3.settings), seed: 31, products: PRODUCTS });
+    await seedDemoCatalogue({ db: t.db, schema: t.catalogueSchema, imageStore: openWritableObjectStore("s3://shop/photos", { ...s3.settings, access: "photos" }), seed: 31, products: PRODUCTS });
     await mkdir(path.join(tmp, "models"), { recursive: true });
     env = {
       ...t.env,

@@ -88,7 +88,7 @@ describe.skipIf(!hasPrometheus)("observability with a real Prometheus", () => {
     [t, redis, s3, tmp] = await Promise.all([createTestDb(), startPrivateRedis(), startS3(), mkdtemp(path.join(os.tmpdir(), "facet-observability-"))]);
     await s3.createBucket("shop");
     await createDemoCatalogue(t.db, t.catalogueSchema);
-    await seedDemoCatalogue({ db: t.db, schema: t.catalogueSchema, imageStore: openWritableObjectStore("s3://shop/photos", s3.settings), seed: 77, products: PRODUCTS });
+    await seedDemoCatalogue({ db: t.db, schema: t.catalogueSchema, imageStore: openWritableObjectStore("s3://shop/photos", { ...s3.settings, access: "photos" }), seed: 77, products: PRODUCTS });
     ledger = t.ledger;
     // One product's first photo is corrupt (fails alone); another's is refused twice with 503 SlowDown (retried).
     const rows = await t.db.from(ledger.catalogue).orderBy("product_id").limit(3).select("product_id", "photo_keys");

@@ -39,7 +39,7 @@ beforeAll(async () => {
   [t, redis, tmp] = await Promise.all([createTestDb(), startPrivateRedis(), mkdtemp(path.join(os.tmpdir(), "facet-resilience-"))]);
   await createDemoCatalogue(t.db, t.catalogueSchema);
   const images = pathToFileURL(path.join(tmp, "images")).href;
-  await seedDemoCatalogue({ db: t.db, schema: t.catalogueSchema, imageStore: openWritableObjectStore(images, { region: "us-east-1", forcePathStyle: true }), seed: 21, products: PRODUCTS });
+  await seedDemoCatalogue({ db: t.db, schema: t.catalogueSchema, imageStore: openWritableObjectStore(images, { region: "us-east-1", forcePathStyle: true, access: "photos" }), seed: 21, products: PRODUCTS });
   await mkdir(path.join(tmp, "models"), { recursive: true });
   await cp(DEMO_MODEL_DIR, path.join(tmp, "models/1.0.0"), { recursive: true });
   env = {

@@ -29,7 +29,7 @@ const models = demoModelProvider();
 beforeAll(async () => {
   [t, s3] = await Promise.all([createTestDb(), startS3()]);
   await s3.createBucket("shop");
-  const images = openWritableObjectStore("s3://shop/photos", s3.settings);
+  const images = openWritableObjectStore("s3://shop/photos", { ...s3.settings, access: "photos" });
   await createDemoCatalogue(t.db, t.catalogueSchema);
   await seedDemoCatalogue({ db: t.db, schema: t.catalogueSchema, imageStore: images, seed: 11, products: 20 });
   // One product's first photo is corrupt; another's photo is missing from the store.
@@ -47,7 +47,7 @@ afterAll(async () => {
 /** An in-process worker over this test's queue, reading photos from the S3 server (or through `s3Settings`, e.g. a proxy). */
 function startWorker(s3Settings = s3.settings) {
   const processor = createDescribeProcessor({
-    ledger: ctx, images: openWritableObjectStore("s3://shop/photos", s3Settings), models, logger,
+    ledger: ctx, images: openWritableObjectStore("s3://shop/photos", { ...s3Settings, access: "photos" }), models, logger,
     apply: { applyFunction: t.env.CATALOGUE_APPLY_FUNCTION, reviewThreshold: 0.6 },
     batchSize: 8, batchMaxWaitMs: 50, fetchTimeoutMs: 5000, fetchConcurrency: 16, maxInputPixels: 50_000_000, attempts: DESCRIBE_ATTEMPTS,
   });

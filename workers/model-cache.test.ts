@@ -11,7 +11,7 @@ import { createLogger } from "../shared/logging/logger.js";
 import { startS3, type TestS3 } from "../test/helpers/s3-server.js";
 import { countingSource, readDemoBundle, seedLayout } from "../shared/model-store/demo-store-fixture.js";
 import { createModelCache, type ModelCache, type ModelCacheOptions, type ModelLease, type ModelLoad } from "./model-cache.js";
-import { S3ModelSource } from "../shared/model-store/model-source.js";
+import { S3Store } from "../shared/storage/s3-store.js";
 
 let s3: TestS3;
 let bucket: string;
@@ -33,7 +33,7 @@ afterAll(async () => {
 
 /** A cache over the test store with its own cache folder, counting store calls and loads; closed after the test. */
 async function testCache(overrides: Partial<ModelCacheOptions> & { prefix?: string; cacheDir?: string } = {}) {
-  const counted = countingSource(new S3ModelSource(`s3://${bucket}/${overrides.prefix ?? "models"}`, s3.client));
+  const counted = countingSource(new S3Store(`s3://${bucket}/${overrides.prefix ?? "models"}`, s3.client));
   const loads: ModelLoad[] = [];
   const cacheDir = overrides.cacheDir ?? (await mkdtemp(path.join(temp, "cache-")));
   const cache = createModelCache({

@@ -3,13 +3,13 @@ import { inProcessEngine, startThreadedEngine, type EngineOptions, type Inferenc
 import type { SessionSettings } from "../models/runtime/session-settings.js";
 import { BundleError } from "../shared/errors/index.js";
 import type { Logger } from "../shared/logging/logger.js";
-import type { ModelSource } from "../shared/model-store/model-source.js";
+import type { ObjectStore } from "../shared/storage/object-store.js";
 import { discardLocalBundle, fetchBundle, resolveVersion } from "../shared/model-store/model-store.js";
 import { compareVersions, LATEST } from "../shared/model-store/model-version.js";
 
 export interface ModelCacheOptions {
   /** The model store (`MODEL_STORE`). The cache reads from it; its owner closes it. */
-  source: ModelSource;
+  source: ObjectStore;
   /** Local folder holding downloaded bundles, one sub-folder per version; kept across restarts. */
   cacheDir: string;
   /** How the ONNX sessions run (provider, threads). */

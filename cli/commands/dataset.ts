@@ -87,10 +87,10 @@ export async function datasetCommand(args: string[]): Promise<number> {
   try {
     const labels = values["labels-relation"] ?? services.config.LABELS_RELATION;
     if (!/^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$/.test(labels)) throw new ConfigError(`facet dataset export: --labels-relation must be [schema.]name, got '${labels}'`);
-    const images = openObjectStore(services.config.IMAGE_STORE, services.s3);
+    const images = openObjectStore(services.config.IMAGE_STORE, { ...services.s3, access: "photos" });
     const catalogue = await readCatalogueDataset({ db: services.db, catalogue: services.config.CATALOGUE_RELATION, labels }, images, map, {
       fetchTimeoutMs: services.config.FETCH_TIMEOUT_MS,
-    });
+    }).finally(() => images.close());
     announce(catalogue.attributes, catalogue.dropped);
     return report(out, started, await write(out, imageSize, split, catalogue.attributes, catalogue.description, catalogue.products, catalogue.total));
   } finally {

@@ -29,7 +29,7 @@ export async function demoCommand(args: string[]): Promise<number> {
     const seed = Number(values.seed);
     if (!Number.isInteger(seed) || seed < 0) throw new ConfigError(`facet demo seed: --seed must be a non-negative integer, got '${values.seed}'`);
     await createDemoCatalogue(services.db, schema);
-    const imageStore = openWritableObjectStore(services.config.IMAGE_STORE, services.s3);
+    const imageStore = openWritableObjectStore(services.config.IMAGE_STORE, { ...services.s3, access: "photos" });
     const summary = await seedDemoCatalogue({
       db: services.db,
       schema,
@@ -39,7 +39,7 @@ export async function demoCommand(args: string[]): Promise<number> {
       onProgress: (p) => {
         if (!values.json) process.stderr.write(`\r  seeded ${p.products}/${products} products`);
       },
-    });
+    }).finally(() => imageStore.close());
     if (values.json) console.log(JSON.stringify({ schema, imageStore: services.config.IMAGE_STORE, ...summary }));
     else console.log(`\nseeded ${summary.products} products (${summary.photos} photos) into ${schema}.products and ${services.config.IMAGE_STORE} in ${summary.seconds.toFixed(1)} s`);
     return 0;

@@ -2,10 +2,9 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { loadConfig } from "../../shared/config/config.js";
 import { ConfigError } from "../../shared/errors/index.js";
-import { openWritableObjectStore } from "../../shared/storage/object-store.js";
+import { openObjectStore, openWritableObjectStore } from "../../shared/storage/object-store.js";
 import { readEvaluationReport } from "../../models/card/evaluation-report.js";
 import { manifestSchema } from "../../models/runtime/manifest.js";
-import { openModelSource } from "../../shared/model-store/model-source.js";
 import { listModelVersions, MANIFEST_FILE } from "../../shared/model-store/model-store.js";
 import { isPreRelease } from "../../shared/model-store/model-version.js";
 import { publishVersion } from "../../shared/model-store/publish-version.js";
@@ -108,15 +107,14 @@ async function publish(args: string[]): Promise<number> {
   }
   const report = await readEvaluationReport(reportFile);
   const services = new Services("cli");
-  const source = openModelSource(services.config.MODEL_STORE, services.s3);
+  const store = openWritableObjectStore(services.config.MODEL_STORE, { ...services.s3, access: "bundles" });
   try {
-    const store = openWritableObjectStore(services.config.MODEL_STORE, services.s3);
-    const published = await publishVersion({ bundleDir: path.resolve(bundle), version: values.version, report, reportFile, source, store });
+    const published = await publishVersion({ bundleDir: path.resolve(bundle), version: values.version, report, reportFile, store });
     if (values.json) console.log(JSON.stringify(published));
     else console.log(`published ${bundle} as ${published.version} in ${services.config.MODEL_STORE} (${published.files.length} files, ${(published.bytes / 1e6).toFixed(1)} MB, with MODEL_CARD.md)`);
     return 0;
   } finally {
-    source.close();
+    store.close();
     await services.close();
   }
 }
@@ -125,7 +123,7 @@ async function list(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags("model list", args, { json: { type: "boolean", default: false } });
   if (positionals.length) throw new ConfigError(`facet model list: unexpected argument '${positionals[0]}'`);
   const services = new Services("cli");
-  const source = openModelSource(services.config.MODEL_STORE, services.s3);
+  const source = openObjectStore(services.config.MODEL_STORE, { ...services.s3, access: "bundles" });
   try {
     const versions = await listModelVersions(source);
     const latest = versions.filter((v) => !isPreRelease(v)).at(-1);

@@ -4,7 +4,7 @@ import { createProducerMetrics } from "../../shared/metrics/metrics.js";
 import { startScheduleWorker } from "../../producers/schedules/schedule-worker.js";
 import { onShutdown } from "../../shared/process/shutdown.js";
 import { redisConnection } from "../../shared/queue/describe-queue.js";
-import { openModelSource } from "../../shared/model-store/model-source.js";
+import { openObjectStore } from "../../shared/storage/object-store.js";
 import { resolveVersion } from "../../shared/model-store/model-store.js";
 import { serveObservability } from "../observability.js";
 import { Services } from "../services.js";
@@ -21,7 +21,7 @@ export async function producerCommand(args: string[]): Promise<number> {
   parseFlags("producer", args, {});
   const services = new Services("producer");
   // Read only to resolve a schedule's `latest` to the version its run pins, at fire time.
-  const models = openModelSource(services.config.MODEL_STORE, services.s3);
+  const models = openObjectStore(services.config.MODEL_STORE, { ...services.s3, access: "bundles" });
   const metrics = createProducerMetrics(producerSnapshot(services.ledger, services.queue), (error) => {
     metrics.dependencyErrors.inc({ dependency: dependencyOfSnapshotError(error) });
     services.logger.warn({ err: error, stage: "metrics" }, "reading queue and run state for /metrics failed");

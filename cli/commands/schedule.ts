@@ -5,7 +5,7 @@ import {
   checkSchedule, createScheduleQueue, listSchedules, removeSchedule, setSchedule, type ScheduleInfo, type ScheduleInput,
 } from "../../producers/schedules/run-schedules.js";
 import { LATEST } from "../../shared/model-store/model-version.js";
-import { openModelSource } from "../../shared/model-store/model-source.js";
+import { openObjectStore } from "../../shared/storage/object-store.js";
 import { resolveVersion } from "../../shared/model-store/model-store.js";
 import { SELECTION_FLAGS, SELECTION_USAGE, selectionFromFlags } from "../selection-flags.js";
 import { Services } from "../services.js";
@@ -64,7 +64,7 @@ async function set(args: string[]): Promise<number> {
   // Everything that needs no service is checked before anything is opened.
   checkSchedule(input);
   const services = new Services("cli");
-  const source = openModelSource(services.config.MODEL_STORE, services.s3);
+  const source = openObjectStore(services.config.MODEL_STORE, { ...services.s3, access: "bundles" });
   const queue = createScheduleQueue(redisConnection(services.config.REDIS_URL), services.config.QUEUE_PREFIX);
   try {
     // Refuse a version the store does not have (or `latest` of an empty store) now, rather

@@ -7,7 +7,6 @@ import { createDescribeProcessor } from "../../workers/describe-processor.js";
 import { startDescribeWorker } from "../../workers/describe-worker.js";
 import type { Logger } from "../../shared/logging/logger.js";
 import { createModelCache, type ModelCache } from "../../workers/model-cache.js";
-import { openModelSource } from "../../shared/model-store/model-source.js";
 import { serveObservability } from "../observability.js";
 import { Services } from "../services.js";
 import { parseFlags } from "../usage-error.js";
@@ -21,7 +20,8 @@ export async function workerCommand(args: string[]): Promise<number> {
   const services = new Services("worker");
   const c = services.config;
   sharp.concurrency(c.SHARP_CONCURRENCY);
-  const source = openModelSource(c.MODEL_STORE, services.s3);
+  const source = openObjectStore(c.MODEL_STORE, { ...services.s3, access: "bundles" });
+  const images = openObjectStore(c.IMAGE_STORE, { ...services.s3, access: "photos" });
   const metrics = createWorkerMetrics({ loadedModels: () => models.loaded() });
   const models = createModelCache({
     source,
@@ -44,7 +44,7 @@ export async function workerCommand(args: string[]): Promise<number> {
     });
     const processor = createDescribeProcessor({
       ledger: services.ledger,
-      images: openObjectStore(c.IMAGE_STORE, services.s3),
+      images,
       models,
       logger: services.logger,
       apply: { applyFunction: c.CATALOGUE_APPLY_FUNCTION, reviewThreshold: c.REVIEW_THRESHOLD, reviewAttributes: c.REVIEW_ATTRIBUTES },
@@ -89,6 +89,7 @@ export async function workerCommand(args: string[]): Promise<number> {
     await observability?.close();
     await models.close();
     source.close();
+    images.close();
     await services.close();
   }
 }

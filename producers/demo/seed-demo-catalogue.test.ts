@@ -54,7 +54,7 @@ beforeAll(async () => {
   db = createDb(url, { poolMax: 4 });
   s3 = await startS3();
   await s3.createBucket("demo");
-  store = openWritableObjectStore("s3://demo/photos", s3.settings);
+  store = openWritableObjectStore("s3://demo/photos", { ...s3.settings, access: "photos" });
   first = await seedDemoCatalogue({ db, schema, imageStore: store, seed: SEED, products: COUNT, concurrency: 8, onProgress: (p) => progress.push(p) });
 });
 afterAll(async () => {
@@ -170,7 +170,7 @@ describe("seedDemoCatalogue into Postgres and a real S3 server", () => {
 
 describe("seedDemoCatalogue when the store refuses photos", () => {
   it("fails with the store's permanent error and writes no row naming a missing photo", async () => {
-    const broken = openWritableObjectStore("s3://no-such-bucket", s3.settings);
+    const broken = openWritableObjectStore("s3://no-such-bucket", { ...s3.settings, access: "photos" });
     const seeding = seedDemoCatalogue({ db, schema, imageStore: broken, seed: SEED, products: 2, startIndex: 100 });
     await expect(seeding).rejects.toMatchObject({ name: "PermanentError", code: "object_missing" });
     expect(await db.withSchema(schema).table("products").where("id", ">=", `syn-${SEED}-000100`).count({ n: "*" })).toEqual([{ n: "0" }]);
@@ -187,7 +187,7 @@ describe("seedDemoCatalogue into a folder store", () => {
   });
 
   it("writes a slice from startIndex as <productId>/<n>.<ext> files", async () => {
-    const folderStore = openWritableObjectStore(pathToFileURL(folder).href, s3.settings);
+    const folderStore = openWritableObjectStore(pathToFileURL(folder).href, { ...s3.settings, access: "photos" });
     const summary = await seedDemoCatalogue({ db, schema, imageStore: folderStore, seed: SEED, products: 3, startIndex: COUNT });
     expect(summary).toMatchObject({ products: 3, inserted: 3 });
     const ids = (await readdir(folder)).sort();

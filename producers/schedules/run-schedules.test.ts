@@ -9,7 +9,7 @@ import { ConfigError, NotFoundError } from "../../shared/errors/index.js";
 import { runRowSchema, type Run } from "../../shared/ledger/run.js";
 import type { LedgerContext } from "../../shared/ledger/run-ledger.js";
 import { asVersion, folderPut, publish, readDemoBundle } from "../../shared/model-store/demo-store-fixture.js";
-import { openModelSource, type ModelSource } from "../../shared/model-store/model-source.js";
+import { openObjectStore, type ObjectStore } from "../../shared/storage/object-store.js";
 import { resolveVersion } from "../../shared/model-store/model-store.js";
 import { createTestDb, type TestDb } from "../../test/helpers/postgres.js";
 import { deletePrefix, testConnection, testQueuePrefix, waitFor } from "../../test/helpers/redis.js";
@@ -20,7 +20,7 @@ import { createScheduledRunProcessor, startScheduleWorker } from "./schedule-wor
 let t: TestDb;
 let ledger: LedgerContext;
 let temp: string;
-let models: ModelSource;
+let models: ObjectStore;
 const logger = pino({ level: "silent" });
 const resolveModel = (requested: string) => resolveVersion(models, requested);
 
@@ -35,7 +35,7 @@ beforeAll(async () => {
   ledger = t.ledger;
   temp = await mkdtemp(path.join(os.tmpdir(), "facet-schedules-"));
   await publish(folderPut(temp), "", "1.0.0", asVersion(await readDemoBundle(), "1.0.0"));
-  models = openModelSource(pathToFileURL(temp).href, { region: "us-east-1", forcePathStyle: false });
+  models = openObjectStore(pathToFileURL(temp).href, { region: "us-east-1", forcePathStyle: false, access: "bundles" });
 });
 afterAll(async () => {
   models?.close();

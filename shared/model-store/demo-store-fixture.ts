@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { repoPath } from "../repo-root.js";
-import type { ModelSource } from "./model-source.js";
+import type { ObjectStore } from "../storage/object-store.js";
 
 /** Test fixtures: model stores filled with copies of the demo bundle. */
 
@@ -72,7 +72,7 @@ export async function seedLayout(put: Put, demo: BundleFiles, prefix: string, co
 }
 
 /** `source` with a count of the calls made to it. */
-export function countingSource(source: ModelSource): { source: ModelSource; calls: { list: number; get: number; stream: number } } {
+export function countingSource(source: ObjectStore): { source: ObjectStore; calls: { list: number; get: number; stream: number } } {
   const calls = { list: 0, get: 0, stream: 0 };
   return {
     calls,

@@ -8,15 +8,17 @@ import { generateCatalogue } from "../../models/catalogue/index.js";
 import { loadBundle } from "../../models/runtime/bundle.js";
 import { createDescriber, type ProductDescription } from "../../models/runtime/describer.js";
 import { BundleError, ConfigError, PermanentError, TransientError } from "../errors/index.js";
+import { FolderStore } from "../storage/folder-store.js";
+import { openObjectStore, type ObjectStore } from "../storage/object-store.js";
+import { S3Store } from "../storage/s3-store.js";
 import { startS3, type TestS3 } from "../../test/helpers/s3-server.js";
 import { folderPut, LAYOUT_VERSIONS, readDemoBundle, seedLayout } from "./demo-store-fixture.js";
-import { FolderModelSource, openModelSource, S3ModelSource, type ModelSource } from "./model-source.js";
 import { fetchBundle, listModelVersions, resolveVersion } from "./model-store.js";
 
 let s3: TestS3;
 let temp: string;
 let photo: Uint8Array;
-const stores: Record<"S3" | "folder", { source: ModelSource; corrupt: ModelSource }> = {} as never;
+const stores: Record<"S3" | "folder", { source: ObjectStore; corrupt: ObjectStore }> = {} as never;
 
 beforeAll(async () => {
   temp = await mkdtemp(path.join(os.tmpdir(), "facet-model-store-"));
@@ -27,15 +29,15 @@ beforeAll(async () => {
   await s3.createBucket(bucket);
   await seedLayout((key, bytes) => s3.put(bucket, key, bytes), demo, "models/", "corrupt/models/");
   stores.S3 = {
-    source: new S3ModelSource(`s3://${bucket}/models/`, s3.client),
-    corrupt: new S3ModelSource(`s3://${bucket}/corrupt/models`, s3.client),
+    source: new S3Store(`s3://${bucket}/models/`, s3.client),
+    corrupt: new S3Store(`s3://${bucket}/corrupt/models`, s3.client),
   };
 
   const root = path.join(temp, "store");
   await seedLayout(folderPut(root), demo, "models/", "corrupt/");
   stores.folder = {
-    source: new FolderModelSource(pathToFileURL(path.join(root, "models")).href),
-    corrupt: new FolderModelSource(pathToFileURL(path.join(root, "corrupt")).href),
+    source: new FolderStore(pathToFileURL(path.join(root, "models")).href),
+    corrupt: new FolderStore(pathToFileURL(path.join(root, "corrupt")).href),
   };
 
   for await (const { photos } of generateCatalogue({ seed: 5, count: 1 })) photo = photos[0] as Uint8Array;
@@ -121,7 +123,7 @@ describe.each(["S3", "folder"] as const)("%s model store", (kind) => {
 
 describe("model store errors and leftovers", () => {
   it("reports an unreachable store as transient", async () => {
-    const source = openModelSource("s3://models/x", { ...s3.settings, endpoint: "http://127.0.0.1:9" });
+    const source = openObjectStore("s3://models/x", { ...s3.settings, endpoint: "http://127.0.0.1:9", access: "bundles" });
     try {
       expect(await failure(listModelVersions(source))).toBeInstanceOf(TransientError);
       expect(await failure(fetchBundle(source, "1.0.0", await cacheDir()))).toBeInstanceOf(TransientError);

@@ -4,7 +4,7 @@ import path from "node:path";
 import { z } from "zod";
 import { BundleError, ConfigError, FacetError, PermanentError, TransientError } from "../errors/index.js";
 import { manifestSchema } from "../../models/runtime/manifest.js";
-import type { ModelSource, ReadOptions } from "./model-source.js";
+import type { ObjectStore, ReadOptions } from "../storage/object-store.js";
 import { checkVersionName, compareVersions, isPreRelease, isVersionName, LATEST } from "./model-version.js";
 
 /**
@@ -19,7 +19,7 @@ export const MANIFEST_FILE = "manifest.json";
  * name is a valid version and which hold a manifest. Anything else (a half-uploaded
  * folder, `notes/`) is not a version.
  */
-export async function listModelVersions(source: ModelSource, options: ReadOptions = {}): Promise<string[]> {
+export async function listModelVersions(source: ObjectStore, options: ReadOptions = {}): Promise<string[]> {
   const { folders } = await source.list("", options);
   const candidates = folders.filter(isVersionName);
   const complete = await Promise.all(candidates.map(async (v) => (await source.list(`${v}/`, options)).files.includes(MANIFEST_FILE)));
@@ -31,7 +31,7 @@ export async function listModelVersions(source: ModelSource, options: ReadOption
  * release version (pre-releases such as `2.0.0-rc.1` are only used when named).
  * Otherwise a ConfigError, one line naming the request and listing what exists.
  */
-export async function resolveVersion(source: ModelSource, requested: string, options: ReadOptions = {}): Promise<string> {
+export async function resolveVersion(source: ObjectStore, requested: string, options: ReadOptions = {}): Promise<string> {
   if (requested !== LATEST) checkVersionName(requested);
   const versions = await listModelVersions(source, options);
   if (requested === LATEST) {
@@ -43,7 +43,7 @@ export async function resolveVersion(source: ModelSource, requested: string, opt
   return requested;
 }
 
-function unknownVersion(source: ModelSource, version: string, versions: readonly string[]): ConfigError {
+function unknownVersion(source: ObjectStore, version: string, versions: readonly string[]): ConfigError {
   return new ConfigError(`model version ${JSON.stringify(version)} is not in ${source.url} ${available(versions)}`);
 }
 
@@ -92,7 +92,7 @@ const fileListSchema = z.object({ files: manifestSchema.shape.files });
  * BundleError when a file does not match its manifest entry (a corrupt or tampered
  * store: permanent), and a TransientError when the store cannot be reached.
  */
-export async function fetchBundle(source: ModelSource, version: string, cacheDir: string, options: FetchBundleOptions = {}): Promise<LocalBundle> {
+export async function fetchBundle(source: ObjectStore, version: string, cacheDir: string, options: FetchBundleOptions = {}): Promise<LocalBundle> {
   checkVersionName(version);
   try {
     return await fetchInto(source, version, cacheDir, options);
@@ -101,7 +101,7 @@ export async function fetchBundle(source: ModelSource, version: string, cacheDir
   }
 }
 
-async function fetchInto(source: ModelSource, version: string, cacheDir: string, options: FetchBundleOptions): Promise<LocalBundle> {
+async function fetchInto(source: ObjectStore, version: string, cacheDir: string, options: FetchBundleOptions): Promise<LocalBundle> {
   const dir = path.join(cacheDir, version);
   if (await isFile(path.join(dir, MANIFEST_FILE))) return { version, dir, downloaded: false, bytes: 0 };
 
@@ -193,7 +193,7 @@ function parseFileList(bytes: Uint8Array, where: string): FileList {
 }
 
 /** Download every listed file into `dir` at once; the first failure stops the others. Returns the bytes written. */
-async function downloadAll(source: ModelSource, version: string, files: FileList, dir: string, outer: AbortSignal | undefined): Promise<number> {
+async function downloadAll(source: ObjectStore, version: string, files: FileList, dir: string, outer: AbortSignal | undefined): Promise<number> {
   const controller = new AbortController();
   const signal = outer ? AbortSignal.any([outer, controller.signal]) : controller.signal;
   let first: { error: unknown } | undefined;
@@ -211,7 +211,7 @@ async function downloadAll(source: ModelSource, version: string, files: FileList
 }
 
 async function downloadFile(
-  source: ModelSource,
+  source: ObjectStore,
   key: string,
   file: string,
   name: string,

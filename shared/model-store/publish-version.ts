@@ -8,7 +8,6 @@ import { evaluationSummary, type EvaluationReport } from "../../models/card/eval
 import { modelCard } from "../../models/card/model-card.js";
 import { loadBundle } from "../../models/runtime/bundle.js";
 import type { Manifest } from "../../models/runtime/manifest.js";
-import type { ModelSource } from "./model-source.js";
 import { listModelVersions, MANIFEST_FILE } from "./model-store.js";
 import { checkVersionName } from "./model-version.js";
 
@@ -23,7 +22,6 @@ export interface PublishOptions {
   /** Where the report was read from (recorded in the lineage). */
   reportFile: string;
   /** MODEL_STORE, to list versions and write the new one. */
-  source: ModelSource;
   store: WritableObjectStore;
 }
 
@@ -46,9 +44,9 @@ export async function publishVersion(options: PublishOptions): Promise<Published
   const manifest = bundle.manifest;
   await bundle.close();
   checkReport(manifest, options.report, options.reportFile);
-  const existing = await listModelVersions(options.source);
+  const existing = await listModelVersions(options.store);
   if (existing.includes(version)) {
-    throw new ConfigError(`model version ${version} already exists in ${options.source.url}: published versions never change; publish under a new version`);
+    throw new ConfigError(`model version ${version} already exists in ${options.store.url}: published versions never change; publish under a new version`);
   }
 
   const card = Buffer.from(modelCard(manifest, version, options.report));

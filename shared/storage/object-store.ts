@@ -1,28 +1,39 @@
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { NoSuchKey, PutObjectCommand, S3ServiceException, type S3Client } from "@aws-sdk/client-s3";
-import { PermanentError, TransientError } from "../errors/index.js";
-import { createS3Getter, S3GetError } from "./s3-get.js";
-import { checkKey, createS3Client, parseS3Url, type S3Settings } from "./store-location.js";
+import { PermanentError } from "../errors/index.js";
+import { FolderStore } from "./folder-store.js";
+import { S3Store } from "./s3-store.js";
+import { createS3Client, type S3Settings } from "./store-location.js";
 
 export type { S3Settings };
 
 /**
- * Read-only access to objects by key (photos, model bundle files): an S3 prefix or a
- * local folder, chosen by URL. Errors carry their retry meaning: a missing object is
- * permanent (`object_missing`); timeouts, 5xx, throttling and resets are transient.
+ * Objects by key (photos, model bundle files): an S3 prefix or a local folder, chosen by URL.
+ * Errors carry their retry meaning: a missing object is permanent (`object_missing`);
+ * timeouts, 5xx, throttling and resets are transient.
  */
 export interface ObjectStore {
-  /** Where this store reads from, for logs and messages. */
+  /** Where this store reads from, without a trailing slash, for logs and messages (`${url}/${key}` names an object). */
   readonly url: string;
-  get(key: string, options?: { signal?: AbortSignal }): Promise<Uint8Array>;
+  /** One whole object (a photo, a manifest). */
+  get(key: string, options?: ReadOptions): Promise<Uint8Array>;
+  /**
+   * The immediate children of folder `prefix` (`""` for the store's root, otherwise a
+   * relative path ending in `/`): sub-folder names and file names, unsorted. A folder that
+   * does not exist lists as empty, as on S3.
+   */
+  list(prefix: string, options?: ReadOptions): Promise<FolderListing>;
+  /**
+   * One object as chunks, so a large one (a model graph) is hashed and written without being
+   * held in memory. Opening fails like `get` (missing → permanent); an error while reading is
+   * thrown from the iteration, classified the same way.
+   */
+  stream(key: string, options?: ReadOptions): Promise<AsyncIterable<Uint8Array>>;
+  /** Release the store's connections (S3); the composition root that opened it calls it last. */
+  close(): void;
 }
 
 /**
- * A store that can also be written: only tools that fill a store (the demo seeder) open
- * one; the pipeline reads photos and bundles through the read-only `ObjectStore`.
+ * A store that can also be written: only tools that fill a store (the demo seeder, `facet
+ * model publish`) open one; the pipeline reads photos and bundles through `ObjectStore`.
  */
 export interface WritableObjectStore extends ObjectStore {
   /**
@@ -33,127 +44,67 @@ export interface WritableObjectStore extends ObjectStore {
   put(key: string, bytes: Uint8Array, contentType?: string): Promise<void>;
 }
 
-/** Open `url` (`s3://bucket/prefix` or `file:///path`). S3 clients are created here, by the caller's composition root. */
-export function openObjectStore(url: string, s3: S3Settings): ObjectStore {
-  return openWritableObjectStore(url, s3);
+export interface ReadOptions {
+  /** Aborts the request (shutdown, a fetch timeout); the promise or iteration rejects with a TransientError. */
+  signal?: AbortSignal;
+}
+
+export interface FolderListing {
+  folders: string[];
+  files: string[];
+}
+
+/** Where S3 is, and how the store is read: the access pattern decides how its S3 requests are made (a folder ignores both). */
+export type ObjectStoreSettings = S3Settings & (PhotoAccess | BundleAccess);
+
+/**
+ * Photos (`IMAGE_STORE`): many small GETs, each for a job that has its own backoff (with
+ * jitter, and counted in metrics), so a request is made once and a failure goes back to the
+ * job. GETs are signed and sent without the S3 client's middleware stack (s3-get.ts).
+ */
+export interface PhotoAccess {
+  access: "photos";
+}
+
+/**
+ * Model bundles (`MODEL_STORE`): a few large requests made rarely, so the SDK's retries with
+ * jitter (3 attempts) are cheaper than failing the job and downloading the whole bundle again.
+ * A connection must open within 5 s.
+ */
+export interface BundleAccess {
+  access: "bundles";
+  /**
+   * A request fails (transiently) when its socket stays silent this long, ms. Default 30 000
+   * (`DEFAULT_IDLE_TIMEOUT_MS`). An idle timeout rather than a total one: a large graph may
+   * take minutes to download but never stalls that long on a healthy connection.
+   */
+  idleTimeoutMs?: number;
+}
+
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+
+/** Open `url` (`s3://bucket/prefix` or `file:///path`). Called by a process's composition root, which closes it. */
+export function openObjectStore(url: string, settings: ObjectStoreSettings): ObjectStore {
+  return openWritableObjectStore(url, settings);
 }
 
 /** Open `url` for reading and writing; same URLs and settings as `openObjectStore`. */
-export function openWritableObjectStore(url: string, s3: S3Settings): WritableObjectStore {
+export function openWritableObjectStore(url: string, settings: ObjectStoreSettings): WritableObjectStore {
   if (url.startsWith("file://")) return new FolderStore(url);
   if (url.startsWith("s3://")) {
-    // Our own backoff (with jitter, and counted in metrics) handles retries.
-    return new S3Store(url, createS3Client(s3, { maxAttempts: 1 }));
+    const client = createS3Client(settings, s3ClientOptions(settings));
+    return new S3Store(url, client, { ownsClient: true, leanGet: settings.access === "photos" });
   }
   throw new PermanentError("config_invalid", `unsupported store URL ${url} (expected s3:// or file://)`);
 }
 
-/** File-system errors that retrying cannot fix: permissions, a read-only disk, a file where a folder must be. */
-const PERMANENT_WRITE_CODES = new Set(["EACCES", "EPERM", "EROFS", "ENOTDIR", "EISDIR", "EEXIST", "ENAMETOOLONG"]);
-
-export class FolderStore implements WritableObjectStore {
-  readonly url: string;
-  private readonly root: string;
-
-  constructor(url: string) {
-    this.url = url;
-    this.root = fileURLToPath(url);
-  }
-
-  async get(key: string): Promise<Uint8Array> {
-    const file = path.join(this.root, checkKey(key));
-    try {
-      return await readFile(file);
-    } catch (cause) {
-      const code = (cause as NodeJS.ErrnoException).code;
-      if (code === "ENOENT" || code === "EISDIR") throw new PermanentError("object_missing", `${file} does not exist`, { cause });
-      throw new TransientError("object_read_failed", `${file}: ${code ?? String(cause)}`, { cause });
-    }
-  }
-
-  async put(key: string, bytes: Uint8Array): Promise<void> {
-    const file = path.join(this.root, checkKey(key));
-    // Same folder as the target, so the rename stays on one file system and is atomic.
-    const temp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
-    try {
-      await mkdir(path.dirname(file), { recursive: true });
-      await writeFile(temp, bytes);
-      await rename(temp, file);
-    } catch (cause) {
-      await rm(temp, { force: true }).catch(() => undefined);
-      const code = (cause as NodeJS.ErrnoException).code ?? "";
-      if (PERMANENT_WRITE_CODES.has(code)) throw new PermanentError("object_write_refused", `${file}: ${code}`, { cause });
-      throw new TransientError("object_write_failed", `${file}: ${code || String(cause)}`, { cause });
-    }
-  }
-}
-
-export class S3Store implements WritableObjectStore {
-  readonly url: string;
-  readonly client: S3Client;
-  private readonly bucket: string;
-  private readonly prefix: string;
-  private readonly getObject: (key: string, signal?: AbortSignal) => Promise<Uint8Array>;
-
-  constructor(url: string, client: S3Client) {
-    const where = parseS3Url(url);
-    this.url = url;
-    this.client = client;
-    this.bucket = where.bucket;
-    this.prefix = where.prefix;
-    this.getObject = createS3Getter(client, this.bucket);
-  }
-
-  async get(key: string, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
-    const objectKey = `${this.prefix}${checkKey(key)}`;
-    const where = `s3://${this.bucket}/${objectKey}`;
-    try {
-      return await this.getObject(objectKey, options.signal);
-    } catch (cause) {
-      throw classifyS3Error(cause, where);
-    }
-  }
-
-  async put(key: string, bytes: Uint8Array, contentType?: string): Promise<void> {
-    const objectKey = `${this.prefix}${checkKey(key)}`;
-    try {
-      await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: objectKey, Body: bytes, ...(contentType ? { ContentType: contentType } : {}) }),
-      );
-    } catch (cause) {
-      throw classifyS3Error(cause, `s3://${this.bucket}/${objectKey}`);
-    }
-  }
-}
-
-/**
- * Map an S3 error (the SDK's, or a photo GET's S3GetError) or a network error to permanent
- * (missing, forbidden) or transient (everything retryable).
- */
-export function classifyS3Error(cause: unknown, where: string): PermanentError | TransientError {
-  if (cause instanceof PermanentError || cause instanceof TransientError) return cause;
-  const answer =
-    cause instanceof S3GetError
-      ? { code: cause.code, status: cause.status }
-      : cause instanceof S3ServiceException
-        ? { code: cause instanceof NoSuchKey ? "NoSuchKey" : cause.name, status: cause.$metadata.httpStatusCode ?? 0 }
-        : undefined;
-  if (answer) {
-    const { code, status } = answer;
-    if (code === "NoSuchKey" || code === "NotFound") return new PermanentError("object_missing", `${where} does not exist`, { cause });
-    // Said apart from a missing key because on a write "does not exist" would read as nonsense.
-    if (code === "NoSuchBucket") return new PermanentError("object_missing", `${where}: no such bucket`, { cause });
-    const throttled = status === 429 || status === 503 || /Throttl|SlowDown|RequestLimitExceeded/.test(code);
-    if (throttled) return new TransientError("object_throttled", `${where}: ${code} (${status})`, { cause });
-    if (status >= 500) return new TransientError("object_server_error", `${where}: ${code} (${status})`, { cause });
-    if (status === 403 || status === 401) return new PermanentError("object_forbidden", `${where}: access denied (${status})`, { cause });
-    if (status === 404) return new PermanentError("object_missing", `${where} does not exist`, { cause });
-    return new PermanentError("object_rejected", `${where}: ${code} (${status})`, { cause });
-  }
-  const name = (cause as Error)?.name ?? "";
-  const code = (cause as NodeJS.ErrnoException)?.code ?? "";
-  // The SDK's HTTP handler renames a reset (ECONNRESET, EPIPE) "TimeoutError": its errno says what it was.
-  const dropped = code === "ECONNRESET" || code === "EPIPE";
-  if (!dropped && (name === "AbortError" || name === "TimeoutError")) return new TransientError("object_timeout", `${where}: timed out`, { cause });
-  return new TransientError("object_unreachable", `${where}: ${code || name || String(cause)}`, { cause });
+/** The S3 client's attempts and timeouts for an access pattern (see PhotoAccess, BundleAccess). */
+function s3ClientOptions(settings: PhotoAccess | BundleAccess): Parameters<typeof createS3Client>[1] {
+  if (settings.access === "photos") return { maxAttempts: 1 };
+  return {
+    maxAttempts: 3,
+    // The handler's socketTimeout is the idle one; its requestTimeout bounds the whole request
+    // (and by default only logs a warning when passed).
+    requestHandler: { connectionTimeout: 5_000, socketTimeout: settings.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS },
+  };
 }

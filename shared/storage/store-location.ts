@@ -33,9 +33,10 @@ export function checkKey(key: string, { folder = false }: { folder?: boolean } =
 }
 
 /**
- * An S3 client for `settings`, with what each store adds (its attempts, its timeouts). Checksums
- * only where S3 requires them: uploads travel over TLS and would otherwise each compute one, and
- * photo GETs bypass the client's middleware (s3-get.ts); a damaged photo fails to decode.
+ * An S3 client for `settings`, with what its store's access pattern adds (attempts, timeouts:
+ * object-store.ts). Checksums only where S3 requires them: uploads travel over TLS and would
+ * otherwise each compute one, and photo GETs bypass the client's middleware (s3-get.ts); a
+ * damaged photo fails to decode.
  */
 export function createS3Client(settings: S3Settings, options: Pick<S3ClientConfig, "maxAttempts" | "requestHandler">): S3Client {
   return new S3Client({

@@ -158,7 +158,7 @@ export class ChaosStack {
     await seedDemoCatalogue({
       db,
       schema: "shop_source",
-      imageStore: openWritableObjectStore(`s3://${BUCKET}/photos`, { ...s3.settings }),
+      imageStore: openWritableObjectStore(`s3://${BUCKET}/photos`, { ...s3.settings, access: "photos" }),
       seed: options.seed,
       products: options.products,
     });
