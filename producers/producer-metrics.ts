@@ -1,5 +1,6 @@
 import type { Queue } from "bullmq";
 import { runCounts, type LedgerContext } from "../shared/ledger/run-ledger.js";
+import { activeAndRecentRuns, runsByState } from "../shared/ledger/run-stats.js";
 import type { RunCounts } from "../shared/ledger/run.js";
 import type { ProducerSnapshot } from "../shared/metrics/metrics.js";
 
@@ -21,22 +22,14 @@ export function producerSnapshot(ledger: LedgerContext, queue: Queue) {
     ]).catch((error: unknown) => {
       throw tagged(error, "redis");
     });
-    const fromPostgres = Promise.all([
-      ledger.db
-        .withSchema(ledger.schema)
-        .table("runs")
-        .whereIn("state", ["snapshotting", "running", "paused"])
-        .orWhere((q) => q.whereIn("state", ["completed", "cancelled"]).where("updated_at", ">", ledger.db.raw("now() - interval '24 hours'")))
-        .select("id", "model_version", "mode", "state"),
-      ledger.db.withSchema(ledger.schema).table("runs").select("state").count({ n: "*" }).groupBy("state"),
-    ]).catch((error: unknown) => {
+    const fromPostgres = Promise.all([activeAndRecentRuns(ledger), runsByState(ledger)]).catch((error: unknown) => {
       throw tagged(error, "postgres");
     });
     const [[counts, oldest], [runs, byState]] = await Promise.all([fromRedis, fromPostgres]);
     const now = Date.now();
     const timestamps = oldest.filter((j) => j !== undefined && j !== null).map((j) => j.timestamp);
     const perRun = await Promise.all(
-      (runs as Array<{ id: string; model_version: string; mode: string; state: string }>).map(async (r) => {
+      runs.map(async (r) => {
         const finished = r.state === "completed" || r.state === "cancelled";
         let c = finished ? finishedCounts.get(r.id) : undefined;
         if (!c) {
@@ -45,7 +38,7 @@ export function producerSnapshot(ledger: LedgerContext, queue: Queue) {
           });
           if (finished) finishedCounts.set(r.id, c);
         }
-        return { id: r.id, modelVersion: r.model_version, mode: r.mode, state: r.state, ...c };
+        return { ...r, ...c };
       }),
     );
     // Forget runs that left the 24 h window.
@@ -60,7 +53,7 @@ export function producerSnapshot(ledger: LedgerContext, queue: Queue) {
         oldestWaitingAgeSeconds: timestamps.length ? Math.max(0, (now - Math.min(...timestamps)) / 1000) : 0,
       },
       runs: perRun,
-      runsByState: Object.fromEntries((byState as Array<{ state: string; n: string | number }>).map((r) => [r.state, Number(r.n)])),
+      runsByState: byState,
     };
   };
 }

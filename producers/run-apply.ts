@@ -1,6 +1,7 @@
 import { ConflictError } from "../shared/errors/index.js";
 import { getRun, type LedgerContext } from "../shared/ledger/run-ledger.js";
-import { applyVersion, type ApplySettings } from "../shared/ledger/apply-rules.js";
+import type { ApplySettings } from "../shared/ledger/apply-rules.js";
+import { applyGeneratedChunk } from "../shared/ledger/apply-generated.js";
 
 export interface ApplyRunOptions {
   ledger: LedgerContext;
@@ -46,22 +47,7 @@ export async function applyShadowRun(options: ApplyRunOptions, runId: string): P
   const summary: ApplyRunSummary = { runId, processed: 0, statuses: {} };
   let cursor = 0;
   for (;;) {
-    const taken = await ledger.db.transaction(async (trx) => {
-      const rows: Array<{ id: string | number }> = await trx
-        .withSchema(ledger.schema)
-        .table("description_versions")
-        .where({ run_id: runId, status: "generated" })
-        .where("id", ">", cursor)
-        .orderBy("id")
-        .limit(chunkSize)
-        .forUpdate()
-        .select("id");
-      const decided: Array<{ id: number; status: string }> = [];
-      for (const row of rows) decided.push({ id: Number(row.id), status: await applyVersion(trx, ledger, Number(row.id), apply) });
-      return decided;
-    });
-    // Rows another apply decided while this one waited on their locks drop out of the
-    // chunk, so a short chunk does not mean the end: only an empty one does.
+    const taken = await applyGeneratedChunk(ledger, apply, runId, cursor, chunkSize);
     if (taken.length === 0) return summary;
     // Counted once committed: a chunk that fails counts nothing, and the error propagates.
     for (const { status } of taken) summary.statuses[status] = (summary.statuses[status] ?? 0) + 1;

@@ -2,12 +2,12 @@ import { UnrecoverableError, Worker } from "bullmq";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDemoCatalogue } from "./demo/demo-catalogue-schema.js";
-import { createRun, getRun, runCounts, type LedgerContext } from "../shared/ledger/run-ledger.js";
+import { createRun, getRun, requeueLost, runCounts, type LedgerContext } from "../shared/ledger/run-ledger.js";
 import { CRASH_LIMIT, JOB_FAILURE_LIMIT, settleLostJobs } from "../shared/ledger/lost-jobs.js";
 import { createDescribeQueue, DESCRIBE_QUEUE, describeJobId, STALL_LIMIT_REASON, type DescribeJob } from "../shared/queue/describe-queue.js";
 import { createTestDb, type TestDb } from "../test/helpers/postgres.js";
 import { deletePrefix, testConnection, testQueuePrefix, waitFor } from "../test/helpers/redis.js";
-import { requeueLost, RunFeeder } from "./run-feeder.js";
+import { RunFeeder } from "./run-feeder.js";
 
 let t: TestDb;
 let ctx: LedgerContext;

@@ -161,11 +161,3 @@ export class RunFeeder {
     }
   }
 }
-
-/**
- * After Redis lost jobs (a flush, a failover without persistence): hand every unfinished item
- * of the run to the feeder again. Jobs still in Redis keep their ids, so nothing doubles.
- */
-export async function requeueLost(ledger: LedgerContext, runId: string): Promise<void> {
-  await ledger.db.withSchema(ledger.schema).table("runs").where({ id: runId }).update({ enqueued_seq: 0, updated_at: ledger.db.fn.now() });
-}

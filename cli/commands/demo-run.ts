@@ -9,14 +9,14 @@ import { seedDemoCatalogue } from "../../producers/demo/seed-demo-catalogue.js";
 import { RunFeeder } from "../../producers/run-feeder.js";
 import { loadConfig } from "../../shared/config/config.js";
 import { createDb, migrate } from "../../shared/db/database.js";
-import { createRun, getRun, runCounts } from "../../shared/ledger/run-ledger.js";
+import { createRun, getRun, runCounts, type LedgerContext } from "../../shared/ledger/run-ledger.js";
+import { appliedSamples, unfinishedReasons, versionStatuses } from "../../shared/ledger/run-summary.js";
 import { createLogger, redactUrl } from "../../shared/logging/logger.js";
 import { createDescribeQueue, DESCRIBE_ATTEMPTS, redisConnection } from "../../shared/queue/describe-queue.js";
-import { openObjectStore, openWritableObjectStore } from "../../shared/storage/object-store.js";
+import { openWritableObjectStore } from "../../shared/storage/object-store.js";
 import { createDescribeProcessor } from "../../workers/describe-processor.js";
 import { startDescribeWorker } from "../../workers/describe-worker.js";
 import { createModelCache } from "../../workers/model-cache.js";
-import { openModelSource } from "../../shared/model-store/model-source.js";
 import { publishVersion } from "../../shared/model-store/publish-version.js";
 import { readEvaluationReport } from "../../models/card/evaluation-report.js";
 import { DEMO_MODEL_DIR } from "./describe.js";
@@ -56,7 +56,9 @@ export async function demoRunCommand(args: string[]): Promise<number> {
   const connection = redisConnection(config.REDIS_URL);
   const queue = createDescribeQueue(connection, config.QUEUE_PREFIX);
   const s3 = { region: config.S3_REGION, forcePathStyle: config.S3_FORCE_PATH_STYLE, ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}) };
-  const source = openModelSource(config.MODEL_STORE, s3);
+  // Both writable: the demo publishes its model and seeds its photos into the stores its worker reads.
+  const source = openWritableObjectStore(config.MODEL_STORE, { ...s3, access: "bundles" });
+  const images = openWritableObjectStore(config.IMAGE_STORE, { ...s3, access: "photos" });
   sharp.concurrency(config.SHARP_CONCURRENCY);
   const models = createModelCache({ source, cacheDir: config.MODEL_CACHE_DIR, settings: { executionProvider: config.EXECUTION_PROVIDER, intraOpThreads: config.ORT_INTRA_OP_THREADS }, inferenceThreads: config.INFERENCE_THREADS, engine: { batchSize: config.BATCH_SIZE, review: { threshold: config.REVIEW_THRESHOLD, attributes: config.REVIEW_ATTRIBUTES } }, logger });
   try {
@@ -71,22 +73,21 @@ export async function demoRunCommand(args: string[]): Promise<number> {
         version: DEMO_VERSION,
         report: await readEvaluationReport(DEMO_EVALUATION),
         reportFile: DEMO_EVALUATION,
-        source,
-        store: openWritableObjectStore(config.MODEL_STORE, s3),
+        store: source,
       });
       step(`model store ${config.MODEL_STORE}: published the demo model as ${DEMO_VERSION}`);
     }
     step(`seeding ${products} synthetic products into ${catalogueSchema}.products and ${config.IMAGE_STORE}`);
     await createDemoCatalogue(db, catalogueSchema);
     const seeded = await seedDemoCatalogue({
-      db, schema: catalogueSchema, imageStore: openWritableObjectStore(config.IMAGE_STORE, s3), seed: Number(values.seed), products,
+      db, schema: catalogueSchema, imageStore: images, seed: Number(values.seed), products,
     });
     step(`seeded ${seeded.products} products (${seeded.photos} photos) in ${seeded.seconds.toFixed(1)} s`);
 
     const apply = { applyFunction: config.CATALOGUE_APPLY_FUNCTION, reviewThreshold: config.REVIEW_THRESHOLD, reviewAttributes: config.REVIEW_ATTRIBUTES };
     const feeder = new RunFeeder({ ledger, queue, logger, backlogPerRun: config.BACKLOG_PER_RUN, intervalMs: 100, apply });
     const processor = createDescribeProcessor({
-      ledger, images: openObjectStore(config.IMAGE_STORE, s3), models, logger, apply,
+      ledger, images, models, logger, apply,
       batchSize: config.BATCH_SIZE, batchMaxWaitMs: config.BATCH_MAX_WAIT_MS, fetchTimeoutMs: config.FETCH_TIMEOUT_MS, fetchConcurrency: config.FETCH_CONCURRENCY,
       maxInputPixels: config.MAX_INPUT_PIXELS, attempts: DESCRIBE_ATTEMPTS,
     });
@@ -116,7 +117,7 @@ export async function demoRunCommand(args: string[]): Promise<number> {
       }
       const seconds = (performance.now() - started) / 1000;
       if (process.stderr.isTTY) process.stderr.write("\n");
-      await printSummary(db, config.DB_SCHEMA, catalogueSchema, run.id, seconds);
+      await printSummary(ledger, run.id, seconds);
     } finally {
       await feeder.stop();
       await worker.stop();
@@ -125,29 +126,22 @@ export async function demoRunCommand(args: string[]): Promise<number> {
   } finally {
     await models.close();
     source.close();
+    images.close();
     await queue.close();
     await db.destroy();
   }
 }
 
-async function printSummary(db: knex.Knex, schema: string, catalogueSchema: string, runId: string, seconds: number) {
-  const counts = await runCounts({ db, schema, catalogue: "" }, runId);
-  const statuses = await db.withSchema(schema).table("description_versions").where({ run_id: runId }).select("status").count({ n: "*" }).groupBy("status");
-  const reasons = await db.withSchema(schema).table("run_items").where({ run_id: runId }).whereNot({ state: "done" }).select("state", "reason").count({ n: "*" }).groupBy("state", "reason");
+async function printSummary(ledger: LedgerContext, runId: string, seconds: number) {
+  const counts = await runCounts(ledger, runId);
+  const statuses = await versionStatuses(ledger, runId);
+  const reasons = await unfinishedReasons(ledger, runId);
   console.log(`\nrun ${runId}: ${counts.total} products in ${seconds.toFixed(1)} s = ${(counts.total / seconds).toFixed(1)} products/s`);
   console.log(`  done ${counts.done} · failed ${counts.failed} · skipped ${counts.skipped}`);
   console.log(`  of the done: ${statuses.map((s) => `${s.status} ${s.n}`).join(" · ")}`);
   for (const r of reasons) console.log(`  ${r.state} (${r.reason}): ${r.n}`);
-  const samples = await db
-    .withSchema(schema)
-    .table("current_descriptions as c")
-    .join(db.raw("??.products as p", [catalogueSchema]), "p.id", "c.product_id")
-    .where("c.run_id", runId)
-    .orderBy("c.product_id")
-    .limit(3)
-    .select("c.product_id", "c.previous_description", "p.description");
   console.log("\nbefore → after:");
-  for (const s of samples) {
+  for (const s of await appliedSamples(ledger, runId, 3)) {
     console.log(`\n  ${s.product_id}\n    before: ${String(s.previous_description).replace(/\s+/g, " ").trim()}\n    after:  ${s.description}`);
   }
 }

@@ -1,16 +1,15 @@
 import { ConfigError, ConflictError } from "../../shared/errors/index.js";
-import { cancelRun, createRun, getRun, listRuns, runCounts, selectionMatchesAny, transitionRun } from "../../shared/ledger/run-ledger.js";
+import { cancelRun, createRun, getRun, listRuns, requeueLost, runCounts, selectionMatchesAny, transitionRun } from "../../shared/ledger/run-ledger.js";
 import type { Run, RunCounts } from "../../shared/ledger/run.js";
 import { describeSelection } from "../../shared/ledger/selection.js";
 import { describeShift, shiftVerdict } from "../../models/runtime/run-shift.js";
-import { requeueLost } from "../../producers/run-feeder.js";
 import { applyShadowRun } from "../../producers/run-apply.js";
 import { compareRuns } from "../../producers/run-compare.js";
 import { formatProgressLine } from "../../producers/run-progress.js";
-import { retryFailed } from "../../producers/run-retry.js";
+import { retryFailed } from "../../shared/ledger/retry-failed.js";
 import { rollbackRun } from "../../producers/run-rollback.js";
 import { watchRun } from "../../producers/run-watch.js";
-import { openModelSource } from "../../shared/model-store/model-source.js";
+import { openObjectStore } from "../../shared/storage/object-store.js";
 import { resolveVersion } from "../../shared/model-store/model-store.js";
 import { Services } from "../services.js";
 import { SELECTION_FLAGS, selectionFromFlags } from "../selection-flags.js";
@@ -76,7 +75,7 @@ async function start(args: string[]): Promise<number> {
   const selection = await selectionFromFlags("run start", values);
   const priority = values.urgent ? 1 : positiveInt("run start", "priority", values.priority, 100);
   const services = new Services("cli");
-  const source = openModelSource(services.config.MODEL_STORE, services.s3);
+  const source = openObjectStore(services.config.MODEL_STORE, { ...services.s3, access: "bundles" });
   try {
     // Pin the version now: "latest" means the latest when the run starts, and an unknown
     // version is refused before anything is written.

@@ -1,7 +1,7 @@
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from "bullmq";
 import { FacetError } from "../../shared/errors/index.js";
-import { runRowSchema, type Run } from "../../shared/ledger/run.js";
-import { createRun, type LedgerContext } from "../../shared/ledger/run-ledger.js";
+import type { Run } from "../../shared/ledger/run.js";
+import { createRun, findRun, type LedgerContext } from "../../shared/ledger/run-ledger.js";
 import type { Logger } from "../../shared/logging/logger.js";
 import {
   parseFiredJobId, scheduledRunId, scheduledRunSchema, SCHEDULES_QUEUE, type ScheduledRun, type ScheduledRunResult,
@@ -126,11 +126,6 @@ function parseFiredJob(job: Pick<Job<unknown>, "id" | "data">): { template: Sche
     throw new UnrecoverableError(`job ${job.id} carries the template of schedule '${parsed.data.schedule}'`);
   }
   return { template: parsed.data, fireMs: fire.fireMs };
-}
-
-async function findRun(ledger: LedgerContext, runId: string): Promise<Run | undefined> {
-  const row: unknown = await ledger.db.withSchema(ledger.schema).table("runs").where({ id: runId }).first();
-  return row === undefined ? undefined : runRowSchema.parse(row);
 }
 
 function isPrimaryKeyViolation(error: unknown): boolean {

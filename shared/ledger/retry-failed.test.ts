@@ -1,14 +1,14 @@
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConflictError, NotFoundError } from "../shared/errors/index.js";
-import { completeIfFinished, createRun, getRun, markEnqueued, snapshotChunk, transitionRun, type LedgerContext } from "../shared/ledger/run-ledger.js";
-import { createDescribeQueue, describeJobId } from "../shared/queue/describe-queue.js";
-import { createTestDb, type TestDb } from "../test/helpers/postgres.js";
-import { deletePrefix, testConnection, testQueuePrefix } from "../test/helpers/redis.js";
-import { writeOutcomes } from "../shared/ledger/write-outcomes.js";
-import { createDemoCatalogue } from "./demo/demo-catalogue-schema.js";
-import { RunFeeder } from "./run-feeder.js";
-import { retryFailed } from "./run-retry.js";
+import { ConflictError, NotFoundError } from "../errors/index.js";
+import { completeIfFinished, createRun, getRun, markEnqueued, snapshotChunk, transitionRun, type LedgerContext } from "./run-ledger.js";
+import { createDescribeQueue, describeJobId } from "../queue/describe-queue.js";
+import { createTestDb, type TestDb } from "../../test/helpers/postgres.js";
+import { deletePrefix, testConnection, testQueuePrefix } from "../../test/helpers/redis.js";
+import { writeOutcomes } from "./write-outcomes.js";
+import { createDemoCatalogue } from "../../producers/demo/demo-catalogue-schema.js";
+import { RunFeeder } from "../../producers/run-feeder.js";
+import { retryFailed } from "./retry-failed.js";
 
 let t: TestDb;
 let ctx: LedgerContext;

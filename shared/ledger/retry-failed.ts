@@ -1,7 +1,6 @@
-import { ConflictError } from "../shared/errors/index.js";
-import { getRun, type LedgerContext } from "../shared/ledger/run-ledger.js";
-import { runRowSchema, type Run } from "../shared/ledger/run.js";
-import { requeueLost } from "./run-feeder.js";
+import { ConflictError } from "../errors/index.js";
+import { getRun, requeueLost, type LedgerContext } from "./run-ledger.js";
+import { runRowSchema, type Run } from "./run.js";
 
 /** What `retryFailed` did. */
 export interface RetryFailedSummary {

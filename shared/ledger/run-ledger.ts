@@ -61,10 +61,25 @@ export async function createRun(ctx: LedgerContext, input: NewRun): Promise<Run>
   return runRowSchema.parse(row);
 }
 
+/** The run, or undefined when there is none with that id. */
+export async function findRun(ctx: LedgerContext, runId: string): Promise<Run | undefined> {
+  const row: unknown = await ctx.db.withSchema(ctx.schema).table("runs").where({ id: runId }).first();
+  return row === undefined ? undefined : runRowSchema.parse(row);
+}
+
+/** The run; a NotFoundError naming the id when there is none. */
 export async function getRun(ctx: LedgerContext, runId: string): Promise<Run> {
-  const row = await ctx.db.withSchema(ctx.schema).table("runs").where({ id: runId }).first();
-  if (!row) throw new NotFoundError(`unknown run id '${runId}'`);
-  return runRowSchema.parse(row);
+  const run = await findRun(ctx, runId);
+  if (!run) throw new NotFoundError(`unknown run id '${runId}'`);
+  return run;
+}
+
+/**
+ * After Redis lost jobs (a flush, a failover without persistence): hand every unfinished item
+ * of the run to the feeder again. Jobs still in Redis keep their ids, so nothing doubles.
+ */
+export async function requeueLost(ctx: LedgerContext, runId: string): Promise<void> {
+  await ctx.db.withSchema(ctx.schema).table("runs").where({ id: runId }).update({ enqueued_seq: 0, updated_at: ctx.db.fn.now() });
 }
 
 export async function listRuns(ctx: LedgerContext, options: { states?: RunState[]; limit?: number } = {}): Promise<Run[]> {
