@@ -45,6 +45,7 @@ import pino from "pino";
 import { DEMO_MODEL_DIR } from "../cli/commands/describe.js";
 import { loadBundle } from "../models/runtime/bundle.js";
 import { createDescriber, DEFAULT_BATCH_SIZE, type PreparedProduct } from "../models/runtime/describer.js";
+import { createPreprocessor } from "../models/runtime/preprocessor.js";
 import { inProcessEngine, startThreadedEngine, type InferenceEngine } from "../models/runtime/inference-engine.js";
 import { DEFAULT_SESSION_SETTINGS } from "../models/runtime/session-settings.js";
 import { configSchema } from "../shared/config/config.js";
@@ -115,6 +116,8 @@ try {
   const rows = await t.db.from(ledger.catalogue).orderBy("product_id").select("product_id", "photo_keys");
   const products = await Promise.all(rows.map(async (r) => ({ id: r.product_id as string, photos: await Promise.all((r.photo_keys as string[]).map((k) => images.get(k))) })));
   const describer = createDescriber(bundle, { batchSize: BATCH });
+  // The worker's preprocessing, built from the manifest as the model cache builds it.
+  const preprocessor = createPreprocessor(bundle.manifest);
   sharp.concurrency(DEFAULT_SETTINGS.sharpConcurrency);
   await describer.describe(products.slice(0, BATCH));
   /** The limit's CPU ms per product by thread, one entry per pass (its model runs on the main thread). */
@@ -202,13 +205,13 @@ try {
     const engine = settings.threads > 0 ? await startThreadedEngine(DEMO_MODEL_DIR, DEFAULT_SESSION_SETTINGS, settings.threads, { batchSize: BATCH }) : inProcessEngine(bundle, { batchSize: BATCH });
     // The engine's threads: those that started with it (0 threads: inference runs on the main thread).
     const inferenceThreads = new Set([...threadIds()].filter((tid) => !threadsBefore.has(tid)));
-    const models = { acquire: async () => ({ bundle, engine, release() {} }) };
+    const models = { acquire: async () => ({ preprocessor, engine, release() {} }) };
     const metrics = createWorkerMetrics({ loadedModels: () => [] });
     // A 3 s fetch timeout (not the 10 s default): with no fault, not one request may time out.
     const processor = createDescribeProcessor({
       ledger, images, models, logger, metrics,
       apply: { applyFunction: t.env.CATALOGUE_APPLY_FUNCTION, reviewThreshold: 0.6 },
-      batchSize: BATCH, batchMaxWaitMs: defaults.BATCH_MAX_WAIT_MS, fetchTimeoutMs: FETCH_TIMEOUT_MS, fetchConcurrency: defaults.FETCH_CONCURRENCY, maxInputPixels: 50_000_000, attempts: DESCRIBE_ATTEMPTS,
+      batchSize: BATCH, batchMaxWaitMs: defaults.BATCH_MAX_WAIT_MS, fetchTimeoutMs: FETCH_TIMEOUT_MS, fetchConcurrency: defaults.FETCH_CONCURRENCY, attempts: DESCRIBE_ATTEMPTS,
     });
     // A 2 s lock renewed every second, checked every second: an event loop blocked for
     // about a second would let locks lapse and jobs stall.

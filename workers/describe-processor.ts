@@ -10,16 +10,15 @@ import { createItemLookup, type ItemForJob } from "../shared/ledger/item-lookup.
 import { writeOutcomes, type ApplySettings, type ItemOutcome } from "../shared/ledger/write-outcomes.js";
 import type { ObjectStore } from "../shared/storage/object-store.js";
 import type { WorkerMetrics } from "../shared/metrics/metrics.js";
-import type { ModelBundle } from "../models/runtime/bundle.js";
-import { createDescriber, type Describer } from "../models/runtime/describer.js";
 import type { InferenceEngine } from "../models/runtime/inference-engine.js";
+import type { Preprocessor } from "../models/runtime/preprocessor.js";
 import { createBatchPipeline, timed } from "./batch-pipeline.js";
 import { classifyFailure } from "./classify-failure.js";
 import { createRunStateCache, DEFAULT_RUN_CACHE_MS } from "./run-state-cache.js";
 
-/** Loaded model bundles by version; `release` when a batch no longer needs it. */
+/** Loaded model versions: each one's preprocessing (from its manifest) and inference engine; `release` when a job or batch no longer needs it. */
 export interface ModelProvider {
-  acquire(version: string): Promise<{ bundle: ModelBundle; engine: InferenceEngine; release(): void }>;
+  acquire(version: string): Promise<{ preprocessor: Preprocessor; engine: InferenceEngine; release(): void }>;
 }
 
 export interface DescribeProcessorDeps {
@@ -35,8 +34,6 @@ export interface DescribeProcessorDeps {
   fetchTimeoutMs: number;
   /** FETCH_CONCURRENCY: photo requests in flight at once in this worker. */
   fetchConcurrency: number;
-  /** MAX_INPUT_PIXELS. */
-  maxInputPixels: number;
   /** Attempts BullMQ makes per job; on the last one a transient error becomes the item's failure. */
   attempts: number;
   /** How long a run's state is trusted before it is read again, ms. Default 1000. */
@@ -71,21 +68,13 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
   const fetchPhoto = (key: string) => fetchSlot(() => deps.images.get(key, { signal: AbortSignal.timeout(deps.fetchTimeoutMs) }));
 
   /** Hold `version` only while `fn` runs (so the cache may evict idle versions). */
-  async function withModel<T>(version: string, fn: (model: { bundle: ModelBundle; engine: InferenceEngine }) => Promise<T>): Promise<T> {
+  async function withModel<T>(version: string, fn: (model: { preprocessor: Preprocessor; engine: InferenceEngine }) => Promise<T>): Promise<T> {
     const lease = await deps.models.acquire(version);
     try {
       return await fn(lease);
     } finally {
       lease.release();
     }
-  }
-
-  /** The preprocessing half of a describer, one per loaded bundle (not one per job). */
-  const preprocessors = new WeakMap<ModelBundle, Describer>();
-  function preprocessorFor(bundle: ModelBundle): Describer {
-    let describer = preprocessors.get(bundle);
-    if (!describer) preprocessors.set(bundle, (describer = createDescriber(bundle, { maxInputPixels: deps.maxInputPixels })));
-    return describer;
   }
 
   /** The job's payload, or an UnrecoverableError: a job with no valid item can only be dropped (the producer re-enqueues a pending item from the ledger). */
@@ -122,7 +111,7 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
     for (const p of photos) hash.update(String(p.byteLength)).update(":").update(p);
     at.stage = "preprocess";
     const product = await timed(metrics, "preprocess", () =>
-      withModel(run.model_version, ({ bundle }) => preprocessorFor(bundle).preprocess({ id: data.productId, photos })),
+      withModel(run.model_version, ({ preprocessor }) => preprocessor.preprocess({ id: data.productId, photos })),
     );
     at.stage = "batch";
     const seller = { texts: [item.seller.text], fields: { category: item.seller.category } };

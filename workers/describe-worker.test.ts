@@ -49,7 +49,7 @@ function startWorker(s3Settings = s3.settings) {
   const processor = createDescribeProcessor({
     ledger: ctx, images: openWritableObjectStore("s3://shop/photos", { ...s3Settings, access: "photos" }), models, logger,
     apply: { applyFunction: t.env.CATALOGUE_APPLY_FUNCTION, reviewThreshold: 0.6 },
-    batchSize: 8, batchMaxWaitMs: 50, fetchTimeoutMs: 5000, fetchConcurrency: 16, maxInputPixels: 50_000_000, attempts: DESCRIBE_ATTEMPTS,
+    batchSize: 8, batchMaxWaitMs: 50, fetchTimeoutMs: 5000, fetchConcurrency: 16, attempts: DESCRIBE_ATTEMPTS,
   });
   return startDescribeWorker({ connection: testConnection(), prefix, concurrency: 16, ...processor, logger, shutdownDeadlineMs: 5000 });
 }

@@ -1,4 +1,6 @@
 import { loadBundle, type ModelBundle } from "../models/runtime/bundle.js";
+import { readBundleSpec, type BundleSpec } from "../models/runtime/bundle-spec.js";
+import { createPreprocessor, type Preprocessor, type PreprocessorOptions } from "../models/runtime/preprocessor.js";
 import { inProcessEngine, startThreadedEngine, type EngineOptions, type InferenceEngine } from "../models/runtime/inference-engine.js";
 import type { SessionSettings } from "../models/runtime/session-settings.js";
 import { BundleError } from "../shared/errors/index.js";
@@ -30,12 +32,16 @@ export interface ModelCacheOptions {
   /**
    * Inference threads per loaded version (INFERENCE_THREADS), each with its own sessions, so
    * that model calls never block the event loop. 0 runs inference on the calling thread
-   * (the CLI's `describe`, tests). With threads, the main thread's copy of the bundle, used
-   * to validate it and for preprocessing settings, is opened on the CPU provider.
+   * (the CLI's `describe`, tests). With threads, the main thread opens no session: it reads
+   * the bundle's spec (manifest, file hashes, tokenizer), all that preprocessing needs, and the
+   * threads check and warm up the graphs; a second copy of them here would cost start-up time
+   * and memory for nothing.
    */
   inferenceThreads?: number;
   /** Batch size and cache use of the engines. */
   engine?: EngineOptions;
+  /** How each lease's `preprocessor` treats photos (MAX_INPUT_PIXELS). */
+  preprocess?: PreprocessorOptions;
   logger?: Logger;
   /** Called once per completed load (for the load-time metric). */
   onLoad?: (load: ModelLoad) => void;
@@ -49,7 +55,7 @@ export interface ModelLoad {
   version: string;
   /** Getting the bundle folder ready: download and hash check, or finding the local copy. ms. */
   fetchMs: number;
-  /** `loadBundle` (reading, validating, opening the sessions, warming up) and starting the inference threads, ms. */
+  /** Reading and validating the bundle, then opening, checking and warming up its sessions (here, or in each inference thread), ms. */
   loadMs: number;
   /** False when the local copy from an earlier fetch was used. */
   downloaded: boolean;
@@ -66,7 +72,16 @@ export interface LoadedModel extends ModelLoad {
 export interface ModelLease {
   /** The concrete version (what `latest` resolved to). */
   readonly version: string;
-  readonly bundle: ModelBundle;
+  /** The bundle's checked manifest and tokenizer (`readBundleSpec`: no sessions, whichever thread holds them). */
+  readonly spec: BundleSpec;
+  /** Prepares photos for `engine`, from the manifest (one per loaded version). */
+  readonly preprocessor: Preprocessor;
+  /**
+   * The bundle with its sessions open, when inference runs on this thread (`inferenceThreads`
+   * 0); undefined with inference threads, which hold the only sessions: run the model through
+   * `engine`.
+   */
+  readonly bundle: ModelBundle | undefined;
   /** Runs batches through this version (threads or in process; see `inferenceThreads`). */
   readonly engine: InferenceEngine;
   release(): void;
@@ -81,8 +96,8 @@ export interface ModelLease {
 export interface ModelCache {
   /** Load (or find loaded) `version` (`latest` or a concrete one) and hold it until the lease is released. */
   acquire(version: string): Promise<ModelLease>;
-  /** `acquire`, run `fn` with the bundle, release whatever `fn` does. */
-  use<T>(version: string, fn: (bundle: ModelBundle, version: string) => Promise<T>): Promise<T>;
+  /** `acquire`, run `fn` with the lease, release whatever `fn` does. */
+  use<T>(version: string, fn: (lease: ModelLease) => Promise<T>): Promise<T>;
   /** The versions loaded now, with how long each took to load. */
   loaded(): LoadedModel[];
   /**
@@ -92,12 +107,19 @@ export interface ModelCache {
   close(): Promise<void>;
 }
 
+/** What a loaded version holds (a lease shows all but `load`). */
+interface Loaded {
+  spec: BundleSpec;
+  preprocessor: Preprocessor;
+  bundle: ModelBundle | undefined;
+  engine: InferenceEngine;
+  load: ModelLoad;
+}
+
 interface Entry {
   version: string;
-  loading: Promise<ModelBundle>;
-  bundle: ModelBundle | undefined;
-  engine: InferenceEngine | undefined;
-  load: ModelLoad | undefined;
+  loading: Promise<Loaded>;
+  loaded: Loaded | undefined;
   refs: number;
   /** Tick of the last acquire or release: the least recent idle entry is closed first. */
   lastUsed: number;
@@ -132,16 +154,34 @@ export function createModelCache(options: ModelCacheOptions): ModelCache {
 
   const threads = options.inferenceThreads ?? 0;
   if (!Number.isInteger(threads) || threads < 0) throw new RangeError(`inferenceThreads must be an integer >= 0, got ${threads}`);
-  // With threads, the main thread's sessions only validate the bundle: keep them off the GPU.
-  const mainSettings: SessionSettings = threads > 0 ? { ...settings, executionProvider: "cpu" } : settings;
 
-  async function fetchAndLoad(version: string): Promise<{ bundle: ModelBundle; engine: InferenceEngine; load: ModelLoad }> {
+  /**
+   * The bundle in `dir` and the engine that runs it. With threads, only the spec is read here
+   * and each thread opens, checks and warms up its own sessions (a defect they find comes back
+   * as a BundleError too); without, the whole bundle loads here.
+   */
+  async function open(dir: string): Promise<{ spec: BundleSpec; bundle: ModelBundle | undefined; engine: InferenceEngine }> {
+    if (threads > 0) {
+      const spec = await readBundleSpec(dir);
+      return { spec, bundle: undefined, engine: await startThreadedEngine(dir, settings, threads, options.engine) };
+    }
+    const bundle = await loadBundle(dir, settings);
+    try {
+      const spec: BundleSpec = { dir, manifest: bundle.manifest, tokenizer: bundle.tokenizer };
+      return { spec, bundle, engine: inProcessEngine(bundle, options.engine) };
+    } catch (error) {
+      await bundle.close();
+      throw error;
+    }
+  }
+
+  async function fetchAndLoad(version: string): Promise<Loaded> {
     const started = performance.now();
     let local = await fetchBundle(source, version, cacheDir);
     let fetchMs = performance.now() - started;
-    let bundle: ModelBundle;
+    let opened: Awaited<ReturnType<typeof open>>;
     try {
-      bundle = await loadBundle(local.dir, mainSettings);
+      opened = await open(local.dir);
     } catch (error) {
       // A copy we did not just download and check may have been damaged on disk since
       // (or written before a power cut): fetch it once more before giving up.
@@ -151,35 +191,30 @@ export function createModelCache(options: ModelCacheOptions): ModelCache {
       await discardLocalBundle(cacheDir, version);
       local = await fetchBundle(source, version, cacheDir);
       fetchMs += performance.now() - again;
-      bundle = await loadBundle(local.dir, mainSettings);
+      opened = await open(local.dir);
     }
-    let engine: InferenceEngine;
-    try {
-      engine = threads > 0 ? await startThreadedEngine(local.dir, settings, threads, options.engine) : inProcessEngine(bundle, options.engine);
-    } catch (error) {
-      await bundle.close();
-      throw error;
+    const { manifest } = opened.spec;
+    if (manifest.version !== version) {
+      logger?.warn({ modelVersion: version, manifestVersion: manifest.version }, "model store folder and manifest disagree on the version");
     }
-    if (bundle.manifest.version !== version) {
-      logger?.warn({ modelVersion: version, manifestVersion: bundle.manifest.version }, "model store folder and manifest disagree on the version");
-    }
-    return { bundle, engine, load: { version, fetchMs, loadMs: performance.now() - started - fetchMs, downloaded: local.downloaded } };
+    return {
+      ...opened,
+      preprocessor: createPreprocessor(manifest, options.preprocess),
+      load: { version, fetchMs, loadMs: performance.now() - started - fetchMs, downloaded: local.downloaded },
+    };
   }
 
   function startLoad(version: string): Entry {
     const entry: Entry = {
       version,
-      loading: fetchAndLoad(version).then(({ bundle, engine, load }) => {
-        entry.bundle = bundle;
-        entry.engine = engine;
-        entry.load = load;
+      loading: fetchAndLoad(version).then((loaded) => {
+        const { load } = loaded;
+        entry.loaded = loaded;
         logger?.info({ modelVersion: version, fetchMs: load.fetchMs, loadMs: load.loadMs, downloaded: load.downloaded }, "model loaded");
         onLoad?.(load);
-        return bundle;
+        return loaded;
       }),
-      bundle: undefined,
-      engine: undefined,
-      load: undefined,
+      loaded: undefined,
       refs: 0,
       lastUsed: ++tick,
     };
@@ -195,7 +230,7 @@ export function createModelCache(options: ModelCacheOptions): ModelCache {
   /** Close least recently used idle bundles while more than maxLoaded are loaded. */
   function evict(): void {
     if (closed) return;
-    const loaded = [...entries.values()].filter((e) => e.bundle !== undefined);
+    const loaded = [...entries.values()].filter((e) => e.loaded !== undefined);
     const excess = loaded.length - maxLoaded;
     if (excess <= 0) return;
     const idle = loaded.filter((e) => e.refs === 0).sort((a, b) => a.lastUsed - b.lastUsed);
@@ -207,9 +242,9 @@ export function createModelCache(options: ModelCacheOptions): ModelCache {
   }
 
   function closeBundle(entry: Entry): void {
-    const { bundle, engine } = entry;
-    if (!bundle) return;
-    const done = Promise.all([engine?.close(), bundle.close()])
+    if (!entry.loaded) return;
+    const { bundle, engine } = entry.loaded;
+    const done = Promise.all([engine.close(), bundle?.close()])
       .then(() => undefined)
       .catch((error: unknown) => logger?.warn({ modelVersion: entry.version, err: String(error) }, "closing a model bundle failed"))
       .finally(() => closing.delete(done));
@@ -227,9 +262,9 @@ export function createModelCache(options: ModelCacheOptions): ModelCache {
     }
     // Counted before the load finishes, so an eviction running meanwhile never picks it.
     entry.refs++;
-    let bundle: ModelBundle;
+    let loaded: Loaded;
     try {
-      bundle = await entry.loading;
+      loaded = await entry.loading;
       if (closed) throw new Error("model cache is closed");
     } catch (error) {
       entry.refs--;
@@ -238,10 +273,13 @@ export function createModelCache(options: ModelCacheOptions): ModelCache {
     entry.lastUsed = ++tick;
     const held = entry;
     let released = false;
+    const { spec, preprocessor, bundle, engine } = loaded;
     return {
       version,
+      spec,
+      preprocessor,
       bundle,
-      engine: held.engine as InferenceEngine,
+      engine,
       release() {
         if (released) return;
         released = true;
@@ -257,15 +295,14 @@ export function createModelCache(options: ModelCacheOptions): ModelCache {
     async use(version, fn) {
       const lease = await acquire(version);
       try {
-        return await fn(lease.bundle, lease.version);
+        return await fn(lease);
       } finally {
         lease.release();
       }
     },
     loaded() {
       return [...entries.values()]
-        .filter((e): e is Entry & { load: ModelLoad } => e.bundle !== undefined && e.load !== undefined)
-        .map((e) => ({ ...e.load, inUse: e.refs, inferenceThreads: e.engine?.parallelism ?? 0 }))
+        .flatMap((e) => (e.loaded ? [{ ...e.loaded.load, inUse: e.refs, inferenceThreads: e.loaded.engine.parallelism }] : []))
         .sort((a, b) => compareVersions(a.version, b.version));
     },
     async close() {

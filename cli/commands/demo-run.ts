@@ -60,7 +60,7 @@ export async function demoRunCommand(args: string[]): Promise<number> {
   const source = openWritableObjectStore(config.MODEL_STORE, { ...s3, access: "bundles" });
   const images = openWritableObjectStore(config.IMAGE_STORE, { ...s3, access: "photos" });
   sharp.concurrency(config.SHARP_CONCURRENCY);
-  const models = createModelCache({ source, cacheDir: config.MODEL_CACHE_DIR, settings: { executionProvider: config.EXECUTION_PROVIDER, intraOpThreads: config.ORT_INTRA_OP_THREADS }, inferenceThreads: config.INFERENCE_THREADS, engine: { batchSize: config.BATCH_SIZE, review: { threshold: config.REVIEW_THRESHOLD, attributes: config.REVIEW_ATTRIBUTES } }, logger });
+  const models = createModelCache({ source, cacheDir: config.MODEL_CACHE_DIR, settings: { executionProvider: config.EXECUTION_PROVIDER, intraOpThreads: config.ORT_INTRA_OP_THREADS }, inferenceThreads: config.INFERENCE_THREADS, engine: { batchSize: config.BATCH_SIZE, review: { threshold: config.REVIEW_THRESHOLD, attributes: config.REVIEW_ATTRIBUTES } }, preprocess: { maxInputPixels: config.MAX_INPUT_PIXELS }, logger });
   try {
     step(`database ${redactUrl(config.DATABASE_URL)}: migrating schema ${config.DB_SCHEMA}`);
     await migrate(db, config.DB_SCHEMA);
@@ -89,7 +89,7 @@ export async function demoRunCommand(args: string[]): Promise<number> {
     const processor = createDescribeProcessor({
       ledger, images, models, logger, apply,
       batchSize: config.BATCH_SIZE, batchMaxWaitMs: config.BATCH_MAX_WAIT_MS, fetchTimeoutMs: config.FETCH_TIMEOUT_MS, fetchConcurrency: config.FETCH_CONCURRENCY,
-      maxInputPixels: config.MAX_INPUT_PIXELS, attempts: DESCRIBE_ATTEMPTS,
+      attempts: DESCRIBE_ATTEMPTS,
     });
     const worker = startDescribeWorker({
       connection, prefix: config.QUEUE_PREFIX, concurrency: config.WORKER_CONCURRENCY, ...processor, logger, shutdownDeadlineMs: config.SHUTDOWN_DEADLINE_MS,

@@ -29,6 +29,7 @@ export async function workerCommand(args: string[]): Promise<number> {
     settings: { executionProvider: c.EXECUTION_PROVIDER, intraOpThreads: c.ORT_INTRA_OP_THREADS },
     inferenceThreads: c.INFERENCE_THREADS,
     engine: { batchSize: c.BATCH_SIZE, review: { threshold: c.REVIEW_THRESHOLD, attributes: c.REVIEW_ATTRIBUTES } },
+    preprocess: { maxInputPixels: c.MAX_INPUT_PIXELS },
     logger: services.logger,
     onLoad: (load) => metrics.modelLoad.observe((load.fetchMs + load.loadMs) / 1000),
   });
@@ -52,7 +53,6 @@ export async function workerCommand(args: string[]): Promise<number> {
       batchMaxWaitMs: c.BATCH_MAX_WAIT_MS,
       fetchTimeoutMs: c.FETCH_TIMEOUT_MS,
       fetchConcurrency: c.FETCH_CONCURRENCY,
-      maxInputPixels: c.MAX_INPUT_PIXELS,
       attempts: DESCRIBE_ATTEMPTS,
       metrics,
       crashOn: c.FAULT_CRASH_PRODUCTS,

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BundleError } from "../../shared/errors/index.js";
 import { DEMO_MODEL_DIR } from "../../cli/commands/describe.js";
 import { loadBundle } from "./bundle.js";
+import { readBundleSpec } from "./bundle-spec.js";
 
 let dir: string;
 
@@ -96,5 +97,25 @@ describe("loadBundle", () => {
   it("refuses attribute label sets that do not match the graph's heads", async () => {
     await editManifest((m) => m.attributes[0].labels.push("tiara"));
     expect((await refusal()).message).toMatch(/encoder\.onnx: outputs\.probs_category: shape/);
+  });
+});
+
+describe("readBundleSpec", () => {
+  it("reads the manifest and tokenizer with no session open", async () => {
+    const spec = await readBundleSpec(dir);
+    expect(Object.keys(spec).sort()).toEqual(["dir", "manifest", "tokenizer"]);
+    expect(spec.tokenizer.size).toBe(spec.manifest.tokenizer.vocab_size);
+  });
+
+  it("refuses a file defect with loadBundle's message, naming the file in the bundle", async () => {
+    const file = path.join(dir, "encoder.onnx");
+    const bytes = await readFile(file);
+    const middle = bytes.length >> 1;
+    bytes.writeUInt8(bytes.readUInt8(middle) ^ 0xff, middle);
+    await writeFile(file, bytes);
+    const e = await readBundleSpec(dir).catch((error: unknown) => error);
+    expect(e).toBeInstanceOf(BundleError);
+    expect((e as BundleError).message).toBe((await refusal()).message);
+    expect((e as BundleError).message.startsWith(`${path.join(dir, "encoder.onnx")}: sha256: file hashes to `)).toBe(true);
   });
 });

@@ -3,7 +3,8 @@ import pLimit from "p-limit";
 import { PermanentError } from "../../shared/errors/index.js";
 import type { ModelBundle } from "./bundle.js";
 import { greedyDecode } from "./greedy-decoder.js";
-import { normalise, preprocessPhoto, PhotoError, type PreprocessOptions } from "./preprocess.js";
+import { normalise, PhotoError } from "./preprocess.js";
+import { createPreprocessor, type PreparedProduct, type PreprocessorOptions, type ProductPhotos } from "./preprocessor.js";
 import {
   calibrate,
   decide,
@@ -17,19 +18,7 @@ import {
 } from "./review-policy.js";
 import { shiftSignal, type ShiftSignal } from "./run-shift.js";
 
-/** A product to describe: its id and its photos' encoded bytes, primary photo first. */
-export interface ProductPhotos {
-  id: string;
-  photos: readonly Uint8Array[];
-}
-
-/** A product whose photos passed preprocessing (see `Describer.preprocess`). */
-export interface PreparedProduct {
-  id: string;
-  /** `size × size × 3` RGB per photo, at most the bundle's `max_photos`. */
-  photos: Uint8Array[];
-  preprocessMs: number;
-}
+export type { PreparedProduct, ProductPhotos } from "./preprocessor.js";
 
 export interface AttributePrediction {
   label: string;
@@ -80,7 +69,7 @@ export interface ProductFailure {
 
 export type ProductOutcome = ProductDescription | ProductFailure;
 
-export interface DescriberOptions {
+export interface DescriberOptions extends PreprocessorOptions {
   /**
    * Products per model call. Default 32: in `npm run bench:model` on CPU, the smallest batch
    * within 5% of the best products/s (64 is no faster, and holds twice the memory and
@@ -89,10 +78,8 @@ export interface DescriberOptions {
   batchSize?: number;
   /** Reuse the decoder's key/value cache (default true); false recomputes every prefix. */
   useCache?: boolean;
-  /** Photos decoded at once by sharp. Default 4. */
+  /** Products `describe` preprocesses at once (sharp decodes each one's photos together). Default 4. */
   preprocessConcurrency?: number;
-  /** Decompression-bomb guard: largest photo accepted, in pixels. */
-  maxInputPixels?: number;
   /** REVIEW_THRESHOLD and REVIEW_ATTRIBUTES: what the text states and what goes to review (default DEFAULT_REVIEW_SETTINGS: 0.9, category). */
   review?: ReviewSettings;
 }
@@ -102,7 +89,7 @@ export const DEFAULT_BATCH_SIZE = 32;
 /** Turns product photos into descriptions and attributes with one loaded bundle. */
 export interface Describer {
   readonly bundle: ModelBundle;
-  /** Decode and preprocess one product's photos; throws PhotoError naming the photo. */
+  /** Decode and preprocess one product's photos (`createPreprocessor` of the bundle's manifest); throws PhotoError naming the photo. */
   preprocess(product: ProductPhotos): Promise<PreparedProduct>;
   /** Run the model on prepared products (one batch, any size: it is split by batchSize). */
   infer(products: readonly PreparedProduct[]): Promise<ProductDescription[]>;
@@ -121,27 +108,7 @@ export function createDescriber(bundle: ModelBundle, options: DescriberOptions =
   const familiarityThreshold = m.familiarity?.threshold;
   const slotIds = new Set(bundle.tokenizer.slots.values());
   const size = m.preprocessing.image_size;
-  const pre: PreprocessOptions = {
-    imageSize: size,
-    background: m.preprocessing.background,
-    ...(options.maxInputPixels !== undefined ? { maxInputPixels: options.maxInputPixels } : {}),
-  };
-
-  async function preprocess(product: ProductPhotos): Promise<PreparedProduct> {
-    const started = performance.now();
-    if (product.photos.length === 0) throw new PermanentError("photo_none", "product has no photos");
-    const used = product.photos.slice(0, m.preprocessing.max_photos);
-    const photos = await Promise.all(
-      used.map(async (bytes, index) => {
-        try {
-          return (await preprocessPhoto(bytes, pre)).pixels;
-        } catch (error) {
-          throw error instanceof PhotoError ? error.at(index, product.id) : error;
-        }
-      }),
-    );
-    return { id: product.id, photos, preprocessMs: performance.now() - started };
-  }
+  const { preprocess } = createPreprocessor(m, options);
 
   async function inferBatch(batch: readonly PreparedProduct[]): Promise<ProductDescription[]> {
     const b = batch.length;

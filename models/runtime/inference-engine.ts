@@ -1,6 +1,6 @@
 import type { ModelBundle } from "./bundle.js";
 import { createDescriber, type DescriberOptions, type PreparedProduct, type ProductDescription } from "./describer.js";
-import { fromWireError, type WireError } from "../../shared/errors/index.js";
+import { BundleError, fromWireError, toWireError, type WireError } from "../../shared/errors/index.js";
 import { takeInferenceThread } from "./inference-threads.js";
 import type { SessionSettings } from "./session-settings.js";
 
@@ -48,7 +48,22 @@ export type ToThread = { type: "load"; data: ThreadData } | { type: "infer"; id:
 export type FromThread =
   | { type: "ready" }
   | { type: "result"; id: number; results: ProductDescription[] }
-  | { type: "error"; id?: number; error: WireError };
+  | { type: "error"; id?: number; error: WireError; bundle?: BundleDefect };
+
+/** A BundleError's parts: WireError keeps only its message, and the model cache tells a bundle defect apart by its class. */
+type BundleDefect = Pick<BundleError, "file" | "field" | "reason">;
+
+/** The message a thread sends when loading fails (see `loadFailure`). */
+export function loadErrorMessage(error: unknown): FromThread {
+  const bundle = error instanceof BundleError ? { file: error.file, field: error.field, reason: error.reason } : undefined;
+  return { type: "error", error: toWireError(error), ...(bundle ? { bundle } : {}) };
+}
+
+/** The error a thread's failed load stands for on this side: a BundleError again when it was one. */
+function loadFailure(message: FromThread): Error {
+  if (message.type !== "error") return new Error("inference thread sent a result before it was ready");
+  return message.bundle ? new BundleError(message.bundle.file, message.bundle.field, message.bundle.reason) : fromWireError(message.error);
+}
 
 export interface ThreadData {
   dir: string;
@@ -70,8 +85,9 @@ interface Lane {
 /**
  * Start `threads` inference threads, each loading the bundle in `dir` with `settings` (and
  * validating and warming it up, as `loadBundle` does). Resolves once every thread is ready;
- * rejects with the first thread's load error. Batches queue in arrival order and go to the
- * first idle thread. A thread that dies fails its batch (retried by the queue) and is replaced.
+ * rejects with the first thread's load error (a BundleError naming the file for a bundle
+ * defect). Batches queue in arrival order and go to the first idle thread. A thread that
+ * dies fails its batch (retried by the queue) and is replaced.
  */
 export async function startThreadedEngine(dir: string, settings: SessionSettings, threads: number, options: EngineOptions = {}): Promise<InferenceEngine> {
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer, got ${threads}`);
@@ -94,7 +110,7 @@ export async function startThreadedEngine(dir: string, settings: SessionSettings
           return;
         }
         if (!ready) {
-          reject(fromWireError(message.type === "error" ? message.error : { name: "Error", message: "inference thread sent a result before it was ready" }));
+          reject(loadFailure(message));
           return;
         }
         const task = lane.task;

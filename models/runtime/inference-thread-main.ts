@@ -2,7 +2,7 @@ import { parentPort } from "node:worker_threads";
 import { toWireError } from "../../shared/errors/index.js";
 import { loadBundle } from "./bundle.js";
 import { createDescriber, type Describer } from "./describer.js";
-import type { FromThread, ThreadData, ToThread } from "./inference-engine.js";
+import { loadErrorMessage, type FromThread, type ThreadData, type ToThread } from "./inference-engine.js";
 
 /**
  * One inference thread: its own validated, warmed-up sessions; one batch at a time. It imports
@@ -36,7 +36,7 @@ async function load({ dir, settings, options }: ThreadData): Promise<Describer> 
     send({ type: "ready" });
     return loaded;
   } catch (error) {
-    send({ type: "error", error: toWireError(error) });
+    send(loadErrorMessage(error));
     throw error;
   }
 }
