@@ -163,7 +163,8 @@ export function createModelCache(options: ModelCacheOptions): ModelCache {
   async function open(dir: string): Promise<{ spec: BundleSpec; bundle: ModelBundle | undefined; engine: InferenceEngine }> {
     if (threads > 0) {
       const spec = await readBundleSpec(dir);
-      return { spec, bundle: undefined, engine: await startThreadedEngine(dir, settings, threads, options.engine) };
+      // The files were hashed just now: the threads open and check the graphs without hashing them again.
+      return { spec, bundle: undefined, engine: await startThreadedEngine(dir, settings, threads, options.engine, { hashes: false }) };
     }
     const bundle = await loadBundle(dir, settings);
     try {

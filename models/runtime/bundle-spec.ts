@@ -17,15 +17,25 @@ export interface BundleSpec {
   tokenizer: WordTokenizer;
 }
 
+/** How much of a bundle folder to check. */
+export interface SpecChecks {
+  /**
+   * Hash every file against the manifest. Default true; false only where this process has
+   * just checked the same folder (an inference thread loading what its worker's main thread
+   * read), so a large graph is not read and hashed once per thread.
+   */
+  hashes?: boolean;
+}
+
 /**
  * Read a bundle folder without opening its graphs: check its manifest, every file's sha256
  * and the tokenizer. Any defect throws a BundleError whose one-line message names the file
  * (by its path inside `dir`) and field.
  */
-export function readBundleSpec(dir: string): Promise<BundleSpec> {
+export function readBundleSpec(dir: string, checks: SpecChecks = {}): Promise<BundleSpec> {
   return namingBundleFiles(dir, async () => {
     const manifest = await readManifest(dir);
-    await verifyFiles(dir, manifest);
+    if (checks.hashes ?? true) await verifyFiles(dir, manifest);
     return { dir, manifest, tokenizer: await readTokenizer(dir, manifest) };
   });
 }

@@ -118,4 +118,11 @@ describe("readBundleSpec", () => {
     expect((e as BundleError).message).toBe((await refusal()).message);
     expect((e as BundleError).message.startsWith(`${path.join(dir, "encoder.onnx")}: sha256: file hashes to `)).toBe(true);
   });
+
+  it("skips the hashes only when told they were just checked (an inference thread's load)", async () => {
+    await editManifest((m) => (m.files["tokenizer.json"].sha256 = "0".repeat(64)));
+    await expect(readBundleSpec(dir)).rejects.toThrow(/tokenizer\.json: sha256: file hashes to/);
+    const spec = await readBundleSpec(dir, { hashes: false });
+    expect(spec.tokenizer.size).toBe(spec.manifest.tokenizer.vocab_size);
+  });
 });

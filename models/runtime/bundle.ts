@@ -1,6 +1,6 @@
 import * as ort from "onnxruntime-node";
 import { BundleError } from "../../shared/errors/index.js";
-import { namingBundleFiles, readBundleSpec, readBytes, type BundleSpec } from "./bundle-spec.js";
+import { namingBundleFiles, readBundleSpec, readBytes, type BundleSpec, type SpecChecks } from "./bundle-spec.js";
 import type { Manifest } from "./manifest.js";
 import type { WordTokenizer } from "./tokenizer.js";
 import type { SessionSettings } from "./session-settings.js";
@@ -28,9 +28,9 @@ interface TensorSpec {
  * one warm-up encode and decode step. Any defect throws a BundleError whose one-line message
  * names the file and field.
  */
-export async function loadBundle(dir: string, settings: SessionSettings = DEFAULT_SESSION_SETTINGS): Promise<ModelBundle> {
+export async function loadBundle(dir: string, settings: SessionSettings = DEFAULT_SESSION_SETTINGS, checks: SpecChecks = {}): Promise<ModelBundle> {
   const started = performance.now();
-  const spec = await readBundleSpec(dir);
+  const spec = await readBundleSpec(dir, checks);
   const { encoder, decoder } = await namingBundleFiles(dir, () => openSessions(spec, settings));
   return {
     ...spec,

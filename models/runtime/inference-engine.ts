@@ -1,6 +1,7 @@
 import type { ModelBundle } from "./bundle.js";
 import { createDescriber, type DescriberOptions, type PreparedProduct, type ProductDescription } from "./describer.js";
-import { BundleError, fromWireError, toWireError, type WireError } from "../../shared/errors/index.js";
+import { fromWireError, type WireError } from "../../shared/errors/index.js";
+import type { SpecChecks } from "./bundle-spec.js";
 import { takeInferenceThread } from "./inference-threads.js";
 import type { SessionSettings } from "./session-settings.js";
 
@@ -48,27 +49,13 @@ export type ToThread = { type: "load"; data: ThreadData } | { type: "infer"; id:
 export type FromThread =
   | { type: "ready" }
   | { type: "result"; id: number; results: ProductDescription[] }
-  | { type: "error"; id?: number; error: WireError; bundle?: BundleDefect };
-
-/** A BundleError's parts: WireError keeps only its message, and the model cache tells a bundle defect apart by its class. */
-type BundleDefect = Pick<BundleError, "file" | "field" | "reason">;
-
-/** The message a thread sends when loading fails (see `loadFailure`). */
-export function loadErrorMessage(error: unknown): FromThread {
-  const bundle = error instanceof BundleError ? { file: error.file, field: error.field, reason: error.reason } : undefined;
-  return { type: "error", error: toWireError(error), ...(bundle ? { bundle } : {}) };
-}
-
-/** The error a thread's failed load stands for on this side: a BundleError again when it was one. */
-function loadFailure(message: FromThread): Error {
-  if (message.type !== "error") return new Error("inference thread sent a result before it was ready");
-  return message.bundle ? new BundleError(message.bundle.file, message.bundle.field, message.bundle.reason) : fromWireError(message.error);
-}
+  | { type: "error"; id?: number; error: WireError };
 
 export interface ThreadData {
   dir: string;
   settings: SessionSettings;
   options: EngineOptions;
+  checks: SpecChecks;
 }
 
 interface Task {
@@ -87,9 +74,16 @@ interface Lane {
  * validating and warming it up, as `loadBundle` does). Resolves once every thread is ready;
  * rejects with the first thread's load error (a BundleError naming the file for a bundle
  * defect). Batches queue in arrival order and go to the first idle thread. A thread that
- * dies fails its batch (retried by the queue) and is replaced.
+ * dies fails its batch (retried by the queue) and is replaced. `checks`: what each thread's
+ * load checks again (a caller that has just run `readBundleSpec` on `dir` passes `{ hashes: false }`).
  */
-export async function startThreadedEngine(dir: string, settings: SessionSettings, threads: number, options: EngineOptions = {}): Promise<InferenceEngine> {
+export async function startThreadedEngine(
+  dir: string,
+  settings: SessionSettings,
+  threads: number,
+  options: EngineOptions = {},
+  checks: SpecChecks = {},
+): Promise<InferenceEngine> {
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer, got ${threads}`);
   const queue: Task[] = [];
   const lanes: Lane[] = [];
@@ -99,7 +93,7 @@ export async function startThreadedEngine(dir: string, settings: SessionSettings
 
   function spawn(): Promise<Lane> {
     const worker = takeInferenceThread();
-    worker.postMessage({ type: "load", data: { dir, settings, options } } satisfies ToThread);
+    worker.postMessage({ type: "load", data: { dir, settings, options, checks } } satisfies ToThread);
     const lane: Lane = { worker, task: undefined };
     return new Promise<Lane>((resolve, reject) => {
       let ready = false;
@@ -110,7 +104,7 @@ export async function startThreadedEngine(dir: string, settings: SessionSettings
           return;
         }
         if (!ready) {
-          reject(loadFailure(message));
+          reject(fromWireError(message.type === "error" ? message.error : { name: "Error", message: "inference thread sent a result before it was ready" }));
           return;
         }
         const task = lane.task;

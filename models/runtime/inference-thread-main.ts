@@ -2,7 +2,7 @@ import { parentPort } from "node:worker_threads";
 import { toWireError } from "../../shared/errors/index.js";
 import { loadBundle } from "./bundle.js";
 import { createDescriber, type Describer } from "./describer.js";
-import { loadErrorMessage, type FromThread, type ThreadData, type ToThread } from "./inference-engine.js";
+import type { FromThread, ThreadData, ToThread } from "./inference-engine.js";
 
 /**
  * One inference thread: its own validated, warmed-up sessions; one batch at a time. It imports
@@ -30,13 +30,13 @@ port.on("message", async (message: ToThread) => {
   }
 });
 
-async function load({ dir, settings, options }: ThreadData): Promise<Describer> {
+async function load({ dir, settings, options, checks }: ThreadData): Promise<Describer> {
   try {
-    const loaded = createDescriber(await loadBundle(dir, settings), options);
+    const loaded = createDescriber(await loadBundle(dir, settings, checks), options);
     send({ type: "ready" });
     return loaded;
   } catch (error) {
-    send(loadErrorMessage(error));
+    send({ type: "error", error: toWireError(error) });
     throw error;
   }
 }

@@ -17,6 +17,12 @@ describe("errors across a thread boundary", () => {
     expect(back).toMatchObject({ retryable: false, code: "bundle_invalid", name: "BundleError", message: "manifest.json: files: missing" });
   });
 
+  it("a bundle error comes back as a BundleError with its file, field and reason", () => {
+    const back = fromWireError(across(toWireError(new BundleError("decoder.onnx", "inputs.tokens", "missing"))));
+    expect(back).toBeInstanceOf(BundleError);
+    expect(back).toMatchObject({ file: "decoder.onnx", field: "inputs.tokens", reason: "missing", message: "decoder.onnx: inputs.tokens: missing" });
+  });
+
   it("a transient error stays transient, with its retry-after floor", () => {
     const back = fromWireError(across(toWireError(new TransientError("object_throttled", "slow down", { retryAfterMs: 1500 }))));
     expect(back).toBeInstanceOf(TransientError);

@@ -1,3 +1,4 @@
+import { BundleError } from "./bundle-error.js";
 import { isPermanentCode, isTransientCode } from "./error-code.js";
 import { FacetError } from "./facet-error.js";
 import { ConfigError } from "./config-error.js";
@@ -18,6 +19,8 @@ export interface WireError {
   /** FacetError's `retryable`; absent for errors that are not Facet's. */
   retryable?: boolean;
   retryAfterMs?: number;
+  /** A BundleError's parts, so it comes back as one (the model cache refetches a bundle on it). */
+  bundle?: { file: string; field: string | undefined; reason: string };
 }
 
 export function toWireError(error: unknown): WireError {
@@ -28,6 +31,7 @@ export function toWireError(error: unknown): WireError {
       code: error.code,
       retryable: error.retryable,
       ...(error instanceof TransientError && error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),
+      ...(error instanceof BundleError ? { bundle: { file: error.file, field: error.field, reason: error.reason } } : {}),
     };
   }
   const code = (error as { code?: unknown })?.code;
@@ -42,14 +46,15 @@ export function toWireError(error: unknown): WireError {
 const PERMANENT_KINDS: Record<string, new (message: string) => PermanentError | ConfigError> = { NotFoundError, ConflictError, ConfigError };
 
 /**
- * The error on this side: a NotFoundError, ConflictError or ConfigError as itself, another
+ * The error on this side: a BundleError, NotFoundError, ConflictError or ConfigError as itself, another
  * PermanentError or TransientError with the same code (`permanent` or `transient` when the code
  * is not one of ErrorCode's), name and message, or a plain Error.
  */
 export function fromWireError(wire: WireError): Error {
   let error: Error;
   const Kind = wire.retryable === false ? PERMANENT_KINDS[wire.name] : undefined;
-  if (Kind) error = new Kind(wire.message);
+  if (wire.bundle) error = new BundleError(wire.bundle.file, wire.bundle.field, wire.bundle.reason);
+  else if (Kind) error = new Kind(wire.message);
   else if (wire.retryable === true) {
     const code = isTransientCode(wire.code) ? wire.code : "transient";
     error = new TransientError(code, wire.message, wire.retryAfterMs !== undefined ? { retryAfterMs: wire.retryAfterMs } : {});

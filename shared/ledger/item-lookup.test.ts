@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDemoCatalogue } from "../../producers/demo/demo-catalogue-schema.js";
 import { createRun, getRun, snapshotChunk, type LedgerContext } from "./run-ledger.js";
-import { createTestDb, type TestDb } from "../../test/helpers/postgres.js";
+import { countingQueries, createTestDb, type TestDb } from "../../test/helpers/postgres.js";
 import { createItemLookup } from "./item-lookup.js";
 
 let t: TestDb;
@@ -25,22 +25,10 @@ afterAll(async () => {
   await t?.drop();
 });
 
-/** Count the statements `fn` sends to Postgres. */
-async function counting<T>(fn: () => Promise<T>): Promise<{ result: T; queries: number }> {
-  let queries = 0;
-  const listener = () => queries++;
-  t.db.on("query", listener);
-  try {
-    return { result: await fn(), queries };
-  } finally {
-    t.db.off("query", listener);
-  }
-}
-
 describe("item lookup", () => {
   it("answers lookups made together with one query, each with its own item", async () => {
     const lookup = createItemLookup(ctx);
-    const { result, queries } = await counting(() =>
+    const { result, queries } = await countingQueries(t.db, () =>
       Promise.all([lookup.load(runId, "a"), lookup.load(runId, "b"), lookup.load(runId, "c"), lookup.load(runId, "zz"), lookup.load("run_none", "a")]),
     );
     expect(queries).toBe(1);
@@ -80,7 +68,7 @@ describe("item lookup", () => {
 
   it("splits a burst larger than maxBatch into several queries", async () => {
     const lookup = createItemLookup(ctx, { maxBatch: 2 });
-    const { result, queries } = await counting(() => Promise.all(["a", "b", "c", "a", "c"].map((id) => lookup.load(runId, id))));
+    const { result, queries } = await countingQueries(t.db, () => Promise.all(["a", "b", "c", "a", "c"].map((id) => lookup.load(runId, id))));
     expect(queries).toBe(3);
     expect(result.map((r) => r?.state)).toEqual(["done", "pending", "pending", "done", "pending"]);
   });

@@ -36,3 +36,15 @@ export async function createTestDb(): Promise<TestDb> {
     },
   };
 }
+
+/** Run `fn`, counting the statements it sends to Postgres through `db`. */
+export async function countingQueries<T>(db: Db, fn: () => Promise<T>): Promise<{ result: T; queries: number }> {
+  let queries = 0;
+  const listener = () => queries++;
+  db.on("query", listener);
+  try {
+    return { result: await fn(), queries };
+  } finally {
+    db.off("query", listener);
+  }
+}
