@@ -69,6 +69,8 @@ describe("dependencyOf", () => {
     expect(dependencyOf(new TransientError("object_server_error", "500"))).toBe("s3");
     expect(dependencyOf(new PermanentError("object_key_invalid", "bad key"))).toBeUndefined();
     expect(dependencyOf(pgError("ECONNREFUSED", "connect ECONNREFUSED 127.0.0.1:5432"))).toBe("postgres");
+    // pg's client after its connection broke (a Postgres restart), as knex rethrows it from a ROLLBACK.
+    expect(dependencyOf(new Error("ROLLBACK - Client has encountered a connection error and is not queryable"))).toBe("postgres");
     expect(dependencyOf(new Error("boom"))).toBeUndefined();
   });
 });

@@ -29,7 +29,7 @@ export function dependencyOf(error: unknown): Dependency | undefined {
   const code = (error as { code?: unknown })?.code;
   // pg: a five-character SQLSTATE; or the socket's errno while reaching Postgres.
   if (typeof code === "string" && (/^[0-9A-Z]{5}$/.test(code) || /^E[A-Z]+$/.test(code))) return "postgres";
-  if (error instanceof Error && /Knex: Timeout acquiring a connection|Connection terminated/i.test(error.message)) return "postgres";
+  if (error instanceof Error && /Knex: Timeout acquiring a connection|Connection terminated|Client has encountered a connection error/i.test(error.message)) return "postgres";
   return undefined;
 }
 
