@@ -61,6 +61,7 @@ import { startPrivateRedis } from "../test/helpers/redis-server.js";
 import { startS3 } from "../test/helpers/s3-server.js";
 import { cpuSince, profileByOwner, startProfiler, threadCpu, threadIds } from "./cpu-breakdown.js";
 import { createDescribeProcessor } from "../workers/describe-processor.js";
+import { createDecodeGuard } from "../workers/decode-guard.js";
 import { startDescribeWorker } from "../workers/describe-worker.js";
 
 const { values } = parseArgs({
@@ -207,11 +208,12 @@ try {
     const inferenceThreads = new Set([...threadIds()].filter((tid) => !threadsBefore.has(tid)));
     const models = { acquire: async () => ({ preprocessor, engine, release() {} }) };
     const metrics = createWorkerMetrics({ loadedModels: () => [] });
+    const decodes = createDecodeGuard({ connection, prefix: "bench", onError: (err) => logger.warn({ err }, "decode journal: Redis does not answer") });
     // A 3 s fetch timeout (not the 10 s default): with no fault, not one request may time out.
     const processor = createDescribeProcessor({
       ledger, images, models, logger, metrics,
       apply: { applyFunction: t.env.CATALOGUE_APPLY_FUNCTION, reviewThreshold: 0.6 },
-      batchSize: BATCH, batchMaxWaitMs: defaults.BATCH_MAX_WAIT_MS, fetchTimeoutMs: FETCH_TIMEOUT_MS, fetchConcurrency: defaults.FETCH_CONCURRENCY, attempts: DESCRIBE_ATTEMPTS,
+      batchSize: BATCH, batchMaxWaitMs: defaults.BATCH_MAX_WAIT_MS, fetchTimeoutMs: FETCH_TIMEOUT_MS, fetchConcurrency: defaults.FETCH_CONCURRENCY, attempts: DESCRIBE_ATTEMPTS, decodes,
     });
     // A 2 s lock renewed every second, checked every second: an event loop blocked for
     // about a second would let locks lapse and jobs stall.
@@ -266,6 +268,7 @@ try {
       byOwner = profileByOwner(profile).map(({ owner, ms }) => ({ owner, ms: ms / PRODUCTS }));
     }
     await worker.stop();
+    decodes.close();
     await engine.close();
     const pick = (k: keyof EndToEnd["cpu"]) => median(cpu.map((c) => c[k]));
     const pickThread = (k: keyof EndToEnd["byThread"]) => median(byThread.map((c) => c[k]));

@@ -15,6 +15,7 @@ import { seedDemoCatalogue } from "../producers/demo/seed-demo-catalogue.js";
 import { RunFeeder } from "../producers/run-feeder.js";
 import { createRun, getRun, runCounts, type LedgerContext } from "../shared/ledger/run-ledger.js";
 import { CRASH_LIMIT } from "../shared/ledger/lost-jobs.js";
+import { DECODE_CRASH_LIMIT } from "../shared/ledger/decode-crashes.js";
 import { createDescribeQueue, MAX_STALLED_COUNT, redisConnection, SUSPECT_QUEUE, type DescribeJob } from "../shared/queue/describe-queue.js";
 import { openWritableObjectStore } from "../shared/storage/object-store.js";
 import type { Queue } from "bullmq";
@@ -178,19 +179,26 @@ describe("pipeline resilience (real worker processes, Redis, Postgres)", () => {
     expect(lines.filter((l) => !isJson(l))).toEqual([]);
   }, 180_000);
 
-  it("ends a poison pill that kills every worker taking it `worker_crashed`; the rest complete", async () => {
+  // decode: the journal names the product its worker died decoding, which then decodes alone and
+  // ends at its second death. pickup: a death the journal cannot name (outside decoding) is left
+  // to BullMQ's stall limit and the producer's crash count, the backstop.
+  it.each([
+    { stage: "decode", deaths: DECODE_CRASH_LIMIT, counts: { crashes: 0, decode_crashes: DECODE_CRASH_LIMIT } },
+    { stage: "pickup", deaths: CRASH_LIMIT * (MAX_STALLED_COUNT + 1), counts: { crashes: CRASH_LIMIT, decode_crashes: 0 } },
+  ])("ends a poison pill that kills every worker at $stage `worker_crashed` after $deaths deaths; the rest complete", async ({ stage, deaths: expectedDeaths, counts }) => {
     const poison = "syn-21-000005";
     const run = await createRun(ctx, { modelVersion: "1.0.0", selection: { kind: "all" }, mode: "shadow" });
+    const env = { FAULT_CRASH_PRODUCTS: poison, FAULT_CRASH_STAGE: stage, WORKER_CONCURRENCY: "8" };
     // A supervisor, as Kubernetes would be: a worker that dies is replaced.
     let deaths = 0;
-    let current = worker({ FAULT_CRASH_PRODUCTS: poison, WORKER_CONCURRENCY: "8" });
+    let current = worker(env);
     let supervising = true;
     const supervisor = (async () => {
       while (supervising) {
         const how = await current.exited;
         if (!supervising) break;
         if (how === "SIGKILL") deaths += 1;
-        current = worker({ FAULT_CRASH_PRODUCTS: poison, WORKER_CONCURRENCY: "8" });
+        current = worker(env);
       }
     })();
     try {
@@ -200,11 +208,15 @@ describe("pipeline resilience (real worker processes, Redis, Postgres)", () => {
       current.proc.kill("SIGTERM");
       await supervisor;
     }
-    const failed = await t.db.withSchema(t.schema).table("run_items").where({ run_id: run.id, state: "failed" }).select("product_id", "reason", "crashes");
-    expect(failed).toEqual([{ product_id: poison, reason: "worker_crashed", crashes: CRASH_LIMIT }]);
+    const failed = await t.db.withSchema(t.schema).table("run_items").where({ run_id: run.id, state: "failed" }).select("product_id", "reason", "crashes", "decode_crashes");
+    expect(failed).toEqual([{ product_id: poison, reason: "worker_crashed", ...counts }]);
     expect(await runCounts(ctx, run.id)).toMatchObject({ total: PRODUCTS, pending: 0, done: PRODUCTS - 1, failed: 1 });
     expect(await oneResultPerProduct(run.id)).toEqual({ versions: PRODUCTS - 1, products: PRODUCTS - 1 });
-    expect(deaths).toBe(CRASH_LIMIT * (MAX_STALLED_COUNT + 1));
+    expect(deaths).toBe(expectedDeaths);
+    // Products decoded beside it when it first killed were charged that death (they were being
+    // decoded too) and decoded alone afterwards; none was charged a second.
+    const others = await t.db.withSchema(t.schema).table("run_items").where({ run_id: run.id }).whereNot({ product_id: poison }).max({ most: "decode_crashes" }).first();
+    expect(Number(others?.most)).toBeLessThanOrEqual(1);
   }, 300_000);
 
   it("pauses, resumes and cancels runs from the CLI", async () => {

@@ -8,6 +8,7 @@ import { handBackPausedItem, type LedgerContext } from "../shared/ledger/run-led
 import type { Run } from "../shared/ledger/run.js";
 import { createItemLookup, type ItemForJob } from "../shared/ledger/item-lookup.js";
 import { writeOutcomes, type ApplySettings, type ItemOutcome } from "../shared/ledger/write-outcomes.js";
+import { chargeDecodeCrash, DECODE_CRASH_LIMIT } from "../shared/ledger/decode-crashes.js";
 import type { ObjectStore } from "../shared/storage/object-store.js";
 import type { WorkerMetrics } from "../shared/metrics/metrics.js";
 import type { InferenceEngine } from "../models/runtime/inference-engine.js";
@@ -15,6 +16,7 @@ import type { Preprocessor } from "../models/runtime/preprocessor.js";
 import { createBatchPipeline, timed } from "./batch-pipeline.js";
 import { classifyFailure } from "./classify-failure.js";
 import { createRunStateCache, DEFAULT_RUN_CACHE_MS } from "./run-state-cache.js";
+import type { DecodeGuard } from "./decode-guard.js";
 
 /** Loaded model versions: each one's preprocessing (from its manifest) and inference engine; `release` when a job or batch no longer needs it. */
 export interface ModelProvider {
@@ -40,19 +42,23 @@ export interface DescribeProcessorDeps {
   runCacheMs?: number;
   /** Prometheus metrics (stage times, outcomes, retries…); absent in tests that don't look. */
   metrics?: WorkerMetrics;
-  /** FAULT_CRASH_PRODUCTS: products whose job kills this process (tests of poison pills). */
-  crashOn?: ReadonlySet<string>;
+  /** Journals photo decodes, so a death while decoding is charged to that product alone; suspects decode alone. */
+  decodes: DecodeGuard;
+  /** FAULT_CRASH_PRODUCTS and FAULT_CRASH_STAGE: products whose job kills this process, and where (tests of poison pills). */
+  crash?: { products: ReadonlySet<string>; stage: "decode" | "pickup" };
 }
 
 /** What one job ended as (the job's return value, and a metrics label). */
 export type JobResult = "done" | "failed" | "skipped" | "already_finished" | "run_paused";
 
 /** A job's item, once its run says it is to be described. */
-type Work = { kind: "describe"; run: Run; item: ItemForJob } | { kind: "settled"; result: JobResult } | { kind: "outcome"; outcome: ItemOutcome };
+type Work = { kind: "describe"; run: Run; item: ItemForJob; suspect: boolean } | { kind: "settled"; result: JobResult } | { kind: "outcome"; outcome: ItemOutcome };
 
 /**
  * The worker's job handler, in four named parts: the run's state (a short-lived cache), the
- * item and its photos (looked up many at a time), fetch and preprocess, then the batch pipeline
+ * item and its photos (looked up many at a time; a job taken back from a worker that died
+ * decoding its photos is charged that death first), fetch and preprocess (the decode journalled,
+ * a suspect's alone: workers/decode-guard.ts), then the batch pipeline
  * (micro-batch, inference, one write per batch). Every error goes through one rule,
  * `classifyFailure`: a permanent one ends the item with its reason and completes the job; a
  * transient one is thrown, so BullMQ retries with backoff, until the last attempt ends the item.
@@ -86,7 +92,7 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
   }
 
   /** What the ledger says about the job's item: describe it, or it is settled already. */
-  async function workFor(data: DescribeJob): Promise<Work> {
+  async function workFor(data: DescribeJob, job: Job<DescribeJob>): Promise<Work> {
     let run = await runs.get(data.runId);
     // Read again rather than trust the cache: the run may have been resumed a moment ago.
     if (run.state === "paused") run = await runs.fresh(data.runId);
@@ -94,24 +100,52 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
       await handBackPausedItem(deps.ledger, run.id, data.seq);
       return { kind: "settled", result: "run_paused" };
     }
-    const ended = (kind: "failed" | "skipped", reason: ItemReason): Work => ({ kind: "outcome", outcome: { kind, runId: run.id, productId: data.productId, reason } });
+    const ended = (kind: "failed" | "skipped", reason: ItemReason, detail?: string): Work => ({
+      kind: "outcome",
+      outcome: { kind, runId: run.id, productId: data.productId, reason, ...(detail ? { detail } : {}) },
+    });
     if (run.state === "cancelled") return ended("skipped", "run_cancelled");
     const item = await items.load(run.id, data.productId);
     if (!item || item.state !== "pending") return { kind: "settled", result: "already_finished" };
     if (!item.present) return ended("skipped", "product_gone");
     if (item.photoKeys.length === 0) return ended("failed", "photo_none");
-    return { kind: "describe", run, item };
+    const deaths = await decodeDeaths(job, data);
+    if (deaths === undefined) return { kind: "settled", result: "already_finished" };
+    if (deaths >= DECODE_CRASH_LIMIT) {
+      return ended("failed", "worker_crashed", `its worker died while decoding its photos ${deaths} times, the last time with no other photo being decoded`);
+    }
+    return { kind: "describe", run, item, suspect: item.crashes > 0 || deaths > 0 };
+  }
+
+  /**
+   * The decode deaths charged to the job's item, counting one more if the worker that held
+   * this job last died decoding its photos; undefined if the item is no longer pending.
+   */
+  async function decodeDeaths(job: Job<DescribeJob>, data: DescribeJob): Promise<number | undefined> {
+    const mark = await deps.decodes.diedDecoding(job);
+    if (mark === undefined) return 0;
+    const deaths = await chargeDecodeCrash(deps.ledger, data.runId, data.productId, mark);
+    // Cleared only once charged: a worker dying in between leaves it, and the charge is not repeated (same mark).
+    await deps.decodes.forget(job);
+    deps.logger.warn({ runId: data.runId, productId: data.productId, jobId: job.id, decodeCrashes: deaths }, "its last worker died decoding its photos; it decodes alone now");
+    return deaths;
   }
 
   /** Fetch, hash and preprocess the item's photos, then describe it in a batch. */
-  async function describe(data: DescribeJob, run: Run, item: ItemForJob, job: Job<DescribeJob>, at: { stage: string }): Promise<ItemOutcome> {
+  async function describe(data: DescribeJob, work: Extract<Work, { kind: "describe" }>, job: Job<DescribeJob>, at: { stage: string }): Promise<ItemOutcome> {
+    const { run, item, suspect } = work;
     at.stage = "fetch";
     const photos = await timed(metrics, "fetch", () => Promise.all(item.photoKeys.map(fetchPhoto)));
     const hash = createHash("sha256");
     for (const p of photos) hash.update(String(p.byteLength)).update(":").update(p);
     at.stage = "preprocess";
     const product = await timed(metrics, "preprocess", () =>
-      withModel(run.model_version, ({ preprocessor }) => preprocessor.preprocess({ id: data.productId, photos })),
+      withModel(run.model_version, ({ preprocessor }) =>
+        deps.decodes.decode(job, suspect, () => {
+          if (deps.crash?.stage === "decode" && deps.crash.products.has(data.productId)) globalThis.process.kill(globalThis.process.pid, "SIGKILL");
+          return preprocessor.preprocess({ id: data.productId, photos });
+        }),
+      ),
     );
     at.stage = "batch";
     const seller = { texts: [item.seller.text], fields: { category: item.seller.category } };
@@ -131,16 +165,16 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
 
   async function processJob(job: Job<DescribeJob>): Promise<JobResult> {
     const data = parseJob(job);
-    if (deps.crashOn?.has(data.productId)) globalThis.process.kill(globalThis.process.pid, "SIGKILL");
+    if (deps.crash?.stage === "pickup" && deps.crash.products.has(data.productId)) globalThis.process.kill(globalThis.process.pid, "SIGKILL");
     // Every line about this item names it: run, product, job (and the model, once known).
     let log = deps.logger.child({ runId: data.runId, productId: data.productId, jobId: job.id });
     const at = { stage: "ledger" };
     try {
-      const work = await workFor(data);
+      const work = await workFor(data, job);
       if (work.kind === "settled") return work.result;
       if (work.kind === "outcome") return await settle(work.outcome, log);
       log = log.child({ modelVersion: work.run.model_version });
-      const outcome = await describe(data, work.run, work.item, job, at);
+      const outcome = await describe(data, work, job, at);
       log.debug({ stage: "outcome" }, `product ${outcome.kind}`);
       return outcome.kind;
     } catch (error) {

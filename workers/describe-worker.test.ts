@@ -13,6 +13,7 @@ import { createDescribeQueue, DESCRIBE_ATTEMPTS } from "../shared/queue/describe
 import { openWritableObjectStore } from "../shared/storage/object-store.js";
 import { demoModelProvider } from "../test/helpers/demo-bundle.js";
 import { createTestDb, type TestDb } from "../test/helpers/postgres.js";
+import { createDecodeGuard } from "./decode-guard.js";
 import { deletePrefix, testConnection, testQueuePrefix, waitFor } from "../test/helpers/redis.js";
 import { startS3, type TestS3 } from "../test/helpers/s3-server.js";
 import { startFaultProxy } from "../test/helpers/fault-proxy.js";
@@ -25,6 +26,7 @@ let t: TestDb;
 let s3: TestS3;
 let ctx: LedgerContext;
 const models = demoModelProvider();
+const decodes = createDecodeGuard({ connection: testConnection(), prefix, onError: () => {} });
 
 beforeAll(async () => {
   [t, s3] = await Promise.all([createTestDb(), startS3()]);
@@ -40,6 +42,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await models.close();
+  decodes.close();
   await deletePrefix(prefix);
   await Promise.all([t?.drop(), s3?.close()]);
 });
@@ -49,7 +52,7 @@ function startWorker(s3Settings = s3.settings) {
   const processor = createDescribeProcessor({
     ledger: ctx, images: openWritableObjectStore("s3://shop/photos", { ...s3Settings, access: "photos" }), models, logger,
     apply: { applyFunction: t.env.CATALOGUE_APPLY_FUNCTION, reviewThreshold: 0.6 },
-    batchSize: 8, batchMaxWaitMs: 50, fetchTimeoutMs: 5000, fetchConcurrency: 16, attempts: DESCRIBE_ATTEMPTS,
+    batchSize: 8, batchMaxWaitMs: 50, fetchTimeoutMs: 5000, fetchConcurrency: 16, attempts: DESCRIBE_ATTEMPTS, decodes,
   });
   return startDescribeWorker({ connection: testConnection(), prefix, concurrency: 16, ...processor, logger, shutdownDeadlineMs: 5000 });
 }

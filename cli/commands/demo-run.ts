@@ -15,6 +15,7 @@ import { createLogger, redactUrl } from "../../shared/logging/logger.js";
 import { createDescribeQueue, DESCRIBE_ATTEMPTS, redisConnection } from "../../shared/queue/describe-queue.js";
 import { openWritableObjectStore } from "../../shared/storage/object-store.js";
 import { createDescribeProcessor } from "../../workers/describe-processor.js";
+import { createDecodeGuard } from "../../workers/decode-guard.js";
 import { startDescribeWorker } from "../../workers/describe-worker.js";
 import { createModelCache } from "../../workers/model-cache.js";
 import { publishVersion } from "../../shared/model-store/publish-version.js";
@@ -55,6 +56,7 @@ export async function demoRunCommand(args: string[]): Promise<number> {
   const ledger = { db, schema: config.DB_SCHEMA, catalogue: config.CATALOGUE_RELATION };
   const connection = redisConnection(config.REDIS_URL);
   const queue = createDescribeQueue(connection, config.QUEUE_PREFIX);
+  const decodes = createDecodeGuard({ connection, prefix: config.QUEUE_PREFIX, onError: (err) => logger.warn({ err, dependency: "redis" }, "decode journal: Redis does not answer") });
   const s3 = { region: config.S3_REGION, forcePathStyle: config.S3_FORCE_PATH_STYLE, ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}) };
   // Both writable: the demo publishes its model and seeds its photos into the stores its worker reads.
   const source = openWritableObjectStore(config.MODEL_STORE, { ...s3, access: "bundles" });
@@ -89,7 +91,7 @@ export async function demoRunCommand(args: string[]): Promise<number> {
     const processor = createDescribeProcessor({
       ledger, images, models, logger, apply,
       batchSize: config.BATCH_SIZE, batchMaxWaitMs: config.BATCH_MAX_WAIT_MS, fetchTimeoutMs: config.FETCH_TIMEOUT_MS, fetchConcurrency: config.FETCH_CONCURRENCY,
-      attempts: DESCRIBE_ATTEMPTS,
+      attempts: DESCRIBE_ATTEMPTS, decodes,
     });
     const worker = startDescribeWorker({
       connection, prefix: config.QUEUE_PREFIX, concurrency: config.WORKER_CONCURRENCY, ...processor, logger, shutdownDeadlineMs: config.SHUTDOWN_DEADLINE_MS,
@@ -127,6 +129,7 @@ export async function demoRunCommand(args: string[]): Promise<number> {
     await models.close();
     source.close();
     images.close();
+    decodes.close();
     await queue.close();
     await db.destroy();
   }

@@ -4,6 +4,8 @@ import { onShutdown } from "../../shared/process/shutdown.js";
 import { DESCRIBE_ATTEMPTS, redisConnection } from "../../shared/queue/describe-queue.js";
 import { openObjectStore } from "../../shared/storage/object-store.js";
 import { createDescribeProcessor } from "../../workers/describe-processor.js";
+import { createDecodeGuard } from "../../workers/decode-guard.js";
+import { repeatLimited } from "../../shared/logging/logger.js";
 import { startDescribeWorker } from "../../workers/describe-worker.js";
 import type { Logger } from "../../shared/logging/logger.js";
 import { createModelCache, type ModelCache } from "../../workers/model-cache.js";
@@ -34,6 +36,15 @@ export async function workerCommand(args: string[]): Promise<number> {
     onLoad: (load) => metrics.modelLoad.observe((load.fetchMs + load.loadMs) / 1000),
   });
   const preload = preloadModel(models, c.WORKER_PRELOAD_MODEL, services.logger);
+  const journalErrors = repeatLimited(services.logger);
+  const decodes = createDecodeGuard({
+    connection: redisConnection(c.REDIS_URL),
+    prefix: c.QUEUE_PREFIX,
+    onError: (err) => {
+      metrics.dependencyErrors.inc({ dependency: "redis" });
+      journalErrors("warn", { err, dependency: "redis" }, "decode journal: Redis does not answer", err.message);
+    },
+  });
   let observability: { close(): Promise<void> } | undefined;
   try {
     observability = await serveObservability(services, metrics.registry, {
@@ -55,7 +66,8 @@ export async function workerCommand(args: string[]): Promise<number> {
       fetchConcurrency: c.FETCH_CONCURRENCY,
       attempts: DESCRIBE_ATTEMPTS,
       metrics,
-      crashOn: c.FAULT_CRASH_PRODUCTS,
+      decodes,
+      crash: { products: c.FAULT_CRASH_PRODUCTS, stage: c.FAULT_CRASH_STAGE },
     });
     const worker = startDescribeWorker({
       connection: redisConnection(c.REDIS_URL),
@@ -90,6 +102,7 @@ export async function workerCommand(args: string[]): Promise<number> {
     await models.close();
     source.close();
     images.close();
+    decodes.close();
     await services.close();
   }
 }

@@ -104,12 +104,17 @@ export const configSchema = z
       .transform((v) => v.split(",")),
     /**
      * Fault injection, for tests of the pipeline's healing only: product ids whose job SIGKILLs the
-     * worker that takes it (a poison pill). Empty (default): none.
+     * worker that takes it (a poison pill), at FAULT_CRASH_STAGE. Empty (default): none.
      */
     FAULT_CRASH_PRODUCTS: z
       .string()
       .default("")
       .transform((v) => new Set(v.split(",").filter((id) => id !== ""))),
+    /**
+     * Where a FAULT_CRASH_PRODUCTS job kills its worker: `decode` (default), while its photos are
+     * decoded, as a decoder crash would; `pickup`, as soon as it is taken, before any journal.
+     */
+    FAULT_CRASH_STAGE: z.enum(["decode", "pickup"]).default("decode"),
     /**
      * How long a worker's hold on a job lasts without renewal, ms (renewed every half). After a
      * worker dies (SIGKILL, node lost), its jobs return to the queue within about this long.

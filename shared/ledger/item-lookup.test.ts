@@ -33,9 +33,9 @@ describe("item lookup", () => {
     );
     expect(queries).toBe(1);
     expect(result).toEqual([
-      { state: "pending", present: true, photoKeys: ["a/1.jpg", "a/2.jpg"], seller: { text: "925 silver ring", category: "ring" } },
-      { state: "pending", present: true, photoKeys: ["b/1.jpg"], seller: { text: null, category: "ring" } },
-      { state: "pending", present: true, photoKeys: [], seller: { text: null, category: "ring" } },
+      { state: "pending", present: true, photoKeys: ["a/1.jpg", "a/2.jpg"], seller: { text: "925 silver ring", category: "ring" }, crashes: 0 },
+      { state: "pending", present: true, photoKeys: ["b/1.jpg"], seller: { text: null, category: "ring" }, crashes: 0 },
+      { state: "pending", present: true, photoKeys: [], seller: { text: null, category: "ring" }, crashes: 0 },
       undefined,
       undefined,
     ]);
@@ -47,7 +47,7 @@ describe("item lookup", () => {
     await t.db.withSchema(t.schema).table("run_items").where({ run_id: runId, product_id: "a" }).update({ state: "done" });
     await t.db.withSchema(t.catalogueSchema).table("products").where({ id: "b" }).delete();
     expect(await lookup.load(runId, "a")).toMatchObject({ state: "done" });
-    expect(await lookup.load(runId, "b")).toEqual({ state: "pending", present: false, photoKeys: [], seller: { text: null, category: null } });
+    expect(await lookup.load(runId, "b")).toEqual({ state: "pending", present: false, photoKeys: [], seller: { text: null, category: null }, crashes: 0 });
   });
 
   it("reads the seller's facts from the artisan's words, not from the text Facet applied", async () => {

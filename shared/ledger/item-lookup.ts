@@ -11,6 +11,8 @@ export interface ItemForJob {
   photoKeys: string[];
   /** What the seller said, for their facts: the artisan's text (not Facet's own applied text) and the catalogue's category field. */
   seller: { text: string | null; category: string | null };
+  /** Worker deaths charged to it (stall-limit failures plus deaths while its photos were decoded): above 0 it is a suspect. */
+  crashes: number;
 }
 
 export interface ItemLookupOptions {
@@ -32,6 +34,7 @@ const lookupRowSchema = z.object({
   photo_keys: z.array(z.string()).nullable(),
   seller_text: z.string().nullable(),
   category: z.string().nullable(),
+  crashes: z.number().int(),
 });
 
 /**
@@ -49,7 +52,7 @@ export function createItemLookup(ledger: LedgerContext, options: ItemLookupOptio
       const { rows } = await ledger.db.raw<{ rows: unknown[] }>(
         // The catalogue's text is the artisan's unless it is the one Facet applied; then the
         // artisan's words are the ones current_descriptions kept.
-        `select ri.run_id, ri.product_id, ri.state, c.product_id is not null as present, c.photo_keys, c.category,
+        `select ri.run_id, ri.product_id, ri.state, ri.crashes + ri.decode_crashes as crashes, c.product_id is not null as present, c.photo_keys, c.category,
                 case when cd.product_id is not null and c.description is not distinct from cd.description
                      then coalesce(cd.artisan_description, cd.previous_description) else c.description end as seller_text
            from unnest(?::text[], ?::text[]) as k(run_id, product_id)
@@ -61,7 +64,7 @@ export function createItemLookup(ledger: LedgerContext, options: ItemLookupOptio
       const found = new Map(
         rows.map((row) => lookupRowSchema.parse(row)).map((r) => [
           key(r.run_id, r.product_id),
-          { state: r.state, present: r.present, photoKeys: r.photo_keys ?? [], seller: { text: r.seller_text, category: r.category } },
+          { state: r.state, present: r.present, photoKeys: r.photo_keys ?? [], seller: { text: r.seller_text, category: r.category }, crashes: r.crashes },
         ]),
       );
       return items.map((i) => found.get(key(i.runId, i.productId)));

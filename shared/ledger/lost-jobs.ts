@@ -8,7 +8,7 @@ import type { LedgerContext } from "./run-ledger.js";
  */
 
 /** Failures by BullMQ's stall limit an item may cause before it ends `worker_crashed`. */
-export const CRASH_LIMIT = 3;
+export const CRASH_LIMIT = 2;
 /** Job failures without an outcome an item may have before it ends `job_failed`. */
 export const JOB_FAILURE_LIMIT = 3;
 

@@ -4,9 +4,10 @@ import { z } from "zod";
 /** The queue of describe jobs. Runs share it; BullMQ priorities order them. */
 export const DESCRIBE_QUEUE = "describe";
 /**
- * Jobs of items whose job was already failed by the stall limit (a worker holding them died
- * twice): a worker takes one of these at a time, so a poison pill kills only itself and the
- * products that shared its worker are not counted as crashes again and again.
+ * Jobs of items whose job was already failed by the stall limit (the workers holding them died
+ * MAX_STALLED_COUNT + 1 times in a row): a worker takes one of these at a time, so a product that
+ * kills its worker outside decoding kills only itself, and the products that shared its worker
+ * are not counted as crashes again and again.
  */
 export const SUSPECT_QUEUE = "describe-suspect";
 
@@ -40,11 +41,14 @@ export const DESCRIBE_ATTEMPTS = 6;
 
 /**
  * Times a job may come back from a dead worker (its lock expired) before BullMQ fails it with
- * STALL_LIMIT_REASON. The producer counts such failures against the item (run_items.crashes) and
- * enqueues it again, up to CRASH_LIMIT (shared/ledger/lost-jobs.ts): a product that kills every
- * worker ends `worker_crashed` after (MAX_STALLED_COUNT + 1) × CRASH_LIMIT deaths.
+ * STALL_LIMIT_REASON. This is the backstop for deaths the decode journal cannot name (a death
+ * outside decoding; workers/decode-guard.ts charges a death while decoding to that product
+ * alone): the producer counts such failures against the item (run_items.crashes) and enqueues
+ * it again, up to CRASH_LIMIT (shared/ledger/lost-jobs.ts), so a product that kills every worker
+ * outside decoding ends `worker_crashed` after (MAX_STALLED_COUNT + 1) × CRASH_LIMIT deaths. 2:
+ * a product held by three dying workers in a row is rare enough to be worth a suspect's care.
  */
-export const MAX_STALLED_COUNT = 1;
+export const MAX_STALLED_COUNT = 2;
 /** BullMQ's failedReason for a job failed by the stall limit. */
 export const STALL_LIMIT_REASON = "job stalled more than allowable limit";
 

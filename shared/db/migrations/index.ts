@@ -3,6 +3,7 @@ import * as ledger from "./0001-ledger.js";
 import * as review from "./0002-review.js";
 import * as deliveries from "./0003-deliveries.js";
 import * as runShift from "./0004-run-shift.js";
+import * as decodeCrashes from "./0005-decode-crashes.js";
 
 /** Facet's migrations, in order. Listed in code (not read from a folder) so they run the same from TypeScript sources or a build. */
 const MIGRATIONS: ReadonlyArray<{ name: string; up: (schema: string) => (knex: Knex) => Promise<void>; down: (schema: string) => (knex: Knex) => Promise<void> }> = [
@@ -10,6 +11,7 @@ const MIGRATIONS: ReadonlyArray<{ name: string; up: (schema: string) => (knex: K
   { name: "0002-review", ...review },
   { name: "0003-deliveries", ...deliveries },
   { name: "0004-run-shift", ...runShift },
+  { name: "0005-decode-crashes", ...decodeCrashes },
 ];
 
 /** A knex MigrationSource for Facet's tables in `schema`. */

@@ -1,0 +1,71 @@
+import { Semaphore } from "async-mutex";
+import type { ConnectionOptions, Job } from "bullmq";
+import { Redis, type RedisOptions } from "ioredis";
+
+/**
+ * The weight of a decode that must run alone: all the slots. 1,024 decodes at once is far more
+ * than libvips runs in parallel (the rest would only queue in its thread pool); the semaphore
+ * walks its slots on each release, so the number stays small.
+ */
+const ALONE = 1024;
+
+/** What the guard needs of a job: which one, its attempt, and whether it came back from a dead worker. */
+export type GuardedJob = Pick<Job, "id" | "queueName" | "attemptsStarted" | "stalledCounter">;
+
+export interface DecodeGuardOptions {
+  /** The queues' Redis (redisConnection(REDIS_URL)): the guard opens its own connection there. */
+  connection: ConnectionOptions;
+  /** Its connection's errors (Redis down or restarting): log them as the queues' are. */
+  onError: (error: Error) => void;
+  /** QUEUE_PREFIX: the journal's keys live beside the queues'. */
+  prefix: string;
+  /** How long an entry outlives a worker that died without clearing it, s (its job may never be taken back). Default one day. */
+  ttlSeconds?: number;
+}
+
+/**
+ * Who killed the worker. The one step that runs native code over a product's own bytes is
+ * decoding its photos (sharp, libvips), so that is where a poison pill kills its worker. Each
+ * decode is journalled in Redis (a key per job, set before, deleted after), so a worker that
+ * takes a job back from a dead one (BullMQ's stalledCounter above 0) and finds its entry knows
+ * that the dead worker was decoding this product's photos when it died, and nothing the other
+ * jobs it held were doing. The products beside it are not charged.
+ *
+ * A suspect decodes alone: it waits for the decodes in flight, and no other decode starts in
+ * its worker until it is done. If it kills again, nothing else was being decoded.
+ */
+export function createDecodeGuard(options: DecodeGuardOptions) {
+  const ttl = options.ttlSeconds ?? 86_400;
+  // A command fails after two reconnects instead of waiting for Redis for ever: the job is retried.
+  const redis = new Redis({ ...(options.connection as RedisOptions), enableAutoPipelining: true, lazyConnect: true, maxRetriesPerRequest: 2 });
+  redis.on("error", options.onError);
+  const slots = new Semaphore(ALONE);
+  const keyOf = (job: GuardedJob) => `${options.prefix}:facet:decoding:${job.queueName}:${job.id}`;
+  return {
+    /** Decode `job`'s photos in `fn`, journalled; `alone` (a suspect): with no other decode in this worker. */
+    async decode<T>(job: GuardedJob, alone: boolean, fn: () => Promise<T>): Promise<T> {
+      return slots.runExclusive(async () => {
+        await redis.set(keyOf(job), `${job.id}@${job.attemptsStarted}`, "EX", ttl);
+        try {
+          return await fn();
+        } finally {
+          await redis.del(keyOf(job));
+        }
+      }, alone ? ALONE : 1);
+    },
+    /** The entry `job`'s last holder left if it died decoding this job's photos (a mark naming that decode); undefined if it did not. */
+    async diedDecoding(job: GuardedJob): Promise<string | undefined> {
+      if (!job.stalledCounter) return undefined; // never taken back from a dead worker
+      return (await redis.get(keyOf(job))) ?? undefined;
+    },
+    /** Clear the entry once its death is charged. */
+    async forget(job: GuardedJob): Promise<void> {
+      await redis.del(keyOf(job));
+    },
+    close(): void {
+      redis.disconnect();
+    },
+  };
+}
+
+export type DecodeGuard = ReturnType<typeof createDecodeGuard>;
