@@ -13,7 +13,7 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-const job = (id: string, over: Partial<GuardedJob> = {}): GuardedJob => ({ id, queueName: "describe", attemptsStarted: 1, stalledCounter: 0, ...over });
+const job = (id: string, over: Partial<GuardedJob> = {}): GuardedJob => ({ id, attemptsStarted: 1, ...over });
 /** A promise with its resolver, to hold a decode open. */
 function gate() {
   let open: () => void = () => {};
@@ -28,29 +28,27 @@ describe("the decode guard", () => {
       await held.opened;
       return "pixels";
     });
-    const key = `${prefix}:facet:decoding:describe:a`;
+    const key = `${prefix}:facet:decoding:a`;
     await waitFor("journal entry written", async () => (await redis.get(key)) !== null, 5000);
     expect(await redis.get(key)).toBe("a@1");
     expect(await redis.ttl(key)).toBeGreaterThan(3600);
-    // The worker "dies" here: the entry stays, and the next holder (a stall: attemptsStarted 2) finds it.
-    expect(await guard.diedDecoding(job("a", { attemptsStarted: 2, stalledCounter: 1 }))).toBe("a@1");
-    // A job never taken back from a dead worker is not looked up at all.
-    expect(await guard.diedDecoding(job("a", { attemptsStarted: 2, stalledCounter: 0 }))).toBeUndefined();
+    // The worker "dies" here: the entry stays, and the next holder (attemptsStarted 2) finds it.
+    expect(await guard.diedDecoding(job("a", { attemptsStarted: 2 }))).toBe("a@1");
     held.open();
     expect(await decoding).toBe("pixels");
     expect(await redis.get(key)).toBeNull();
-    expect(await guard.diedDecoding(job("a", { attemptsStarted: 3, stalledCounter: 1 }))).toBeUndefined();
+    expect(await guard.diedDecoding(job("a", { attemptsStarted: 3 }))).toBeUndefined();
   });
 
   it("clears the entry when the decode throws (a bad photo is not a crash)", async () => {
     await expect(guard.decode(job("b"), false, async () => Promise.reject(new Error("bad jpeg")))).rejects.toThrow("bad jpeg");
-    expect(await redis.get(`${prefix}:facet:decoding:describe:b`)).toBeNull();
+    expect(await redis.get(`${prefix}:facet:decoding:b`)).toBeNull();
   });
 
   it("forget clears an entry left by a dead worker", async () => {
-    await redis.set(`${prefix}:facet:decoding:describe:c`, "c@4");
+    await redis.set(`${prefix}:facet:decoding:c`, "c@4");
     await guard.forget(job("c"));
-    expect(await guard.diedDecoding(job("c", { stalledCounter: 1 }))).toBeUndefined();
+    expect(await guard.diedDecoding(job("c"))).toBeUndefined();
   });
 
   it("decodes a suspect alone: it waits for the decodes in flight, and none starts until it is done", async () => {

@@ -3,14 +3,13 @@ import type { ConnectionOptions, Job } from "bullmq";
 import { Redis, type RedisOptions } from "ioredis";
 
 /**
- * The weight of a decode that must run alone: all the slots. 1,024 decodes at once is far more
- * than libvips runs in parallel (the rest would only queue in its thread pool); the semaphore
- * walks its slots on each release, so the number stays small.
+ * Decodes at once, each journalled: libuv's thread pool runs 4 (its default size), so a decode
+ * journalled is one running, not one queued behind others. A death then charges at most these.
  */
-const ALONE = 1024;
+const SLOTS = 4;
 
-/** What the guard needs of a job: which one, its attempt, and whether it came back from a dead worker. */
-export type GuardedJob = Pick<Job, "id" | "queueName" | "attemptsStarted" | "stalledCounter">;
+/** What the guard needs of a job: which one, and its attempt. */
+export type GuardedJob = Pick<Job, "id" | "attemptsStarted">;
 
 export interface DecodeGuardOptions {
   /** The queues' Redis (redisConnection(REDIS_URL)): the guard opens its own connection there. */
@@ -27,7 +26,7 @@ export interface DecodeGuardOptions {
  * Who killed the worker. The one step that runs native code over a product's own bytes is
  * decoding its photos (sharp, libvips), so that is where a poison pill kills its worker. Each
  * decode is journalled in Redis (a key per job, set before, deleted after), so a worker that
- * takes a job back from a dead one (BullMQ's stalledCounter above 0) and finds its entry knows
+ * takes a job (back from a dead worker, or moved to the suspect queue) and finds its entry knows
  * that the dead worker was decoding this product's photos when it died, and nothing the other
  * jobs it held were doing. The products beside it are not charged.
  *
@@ -39,8 +38,9 @@ export function createDecodeGuard(options: DecodeGuardOptions) {
   // A command fails after two reconnects instead of waiting for Redis for ever: the job is retried.
   const redis = new Redis({ ...(options.connection as RedisOptions), enableAutoPipelining: true, lazyConnect: true, maxRetriesPerRequest: 2 });
   redis.on("error", options.onError);
-  const slots = new Semaphore(ALONE);
-  const keyOf = (job: GuardedJob) => `${options.prefix}:facet:decoding:${job.queueName}:${job.id}`;
+  const slots = new Semaphore(SLOTS);
+  // By job id alone: an item's job keeps its id when the producer moves it to the suspect queue.
+  const keyOf = (job: GuardedJob) => `${options.prefix}:facet:decoding:${job.id}`;
   return {
     /** Decode `job`'s photos in `fn`, journalled; `alone` (a suspect): with no other decode in this worker. */
     async decode<T>(job: GuardedJob, alone: boolean, fn: () => Promise<T>): Promise<T> {
@@ -51,11 +51,10 @@ export function createDecodeGuard(options: DecodeGuardOptions) {
         } finally {
           await redis.del(keyOf(job));
         }
-      }, alone ? ALONE : 1);
+      }, alone ? SLOTS : 1);
     },
     /** The entry `job`'s last holder left if it died decoding this job's photos (a mark naming that decode); undefined if it did not. */
     async diedDecoding(job: GuardedJob): Promise<string | undefined> {
-      if (!job.stalledCounter) return undefined; // never taken back from a dead worker
       return (await redis.get(keyOf(job))) ?? undefined;
     },
     /** Clear the entry once its death is charged. */
