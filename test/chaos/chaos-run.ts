@@ -54,7 +54,7 @@ export interface ScenarioOptions {
   poisonPill?: string;
   /** Seconds between worker kills (a random time between the two). */
   killEverySeconds: [number, number];
-  /** Share of the kills aimed at a worker still starting up. */
+  /** Share of the kills whose victim's replacement is killed too, while it starts up (spread evenly, the first at the second kill). */
   startupKillShare: number;
   /** Share of photo requests the proxy fails while faults are on. */
   s3FaultRate: number;
@@ -237,11 +237,11 @@ export class ChaosStack {
     let stopping = false;
 
     // Supervisors: a process that dies is replaced, as a Deployment's pods are.
-    const workers: Array<{ p: FacetProcess; ready: boolean }> = [];
+    const workers: Array<{ p: FacetProcess; ready: boolean; spawnedAt: number }> = [];
     const superviseWorker = async (slot: number) => {
       while (!stopping) {
         const p = spawnRole("worker");
-        const entry = { p, ready: false };
+        const entry = { p, ready: false, spawnedAt: Date.now() };
         workers[slot] = entry;
         p.proc.stdout?.on("data", (d: Buffer) => {
           if (!entry.ready && d.toString().includes(READY_LINE)) {
@@ -287,6 +287,9 @@ export class ChaosStack {
     if (options.faults) this.proxy.setFaultRate(options.s3FaultRate);
     const random = xorshift(this.options.seed + n);
     let nextKill = Date.now() + between(random, options.killEverySeconds) * 1000;
+    // Startup kills follow a share of the kills, spread evenly: the credit reaches 1 at the second kill (share 0.3), then every third or fourth.
+    let startupCredit = 0.5;
+    let startupKill: { after: number; delayMs: number } | undefined;
     let state = "";
     let nextReport = started + 10_000;
     let nextMark = 0;
@@ -315,18 +318,33 @@ export class ChaosStack {
             await event.act();
           }
         }
-        if (options.faults && now >= nextKill) {
-          const startup = random() < options.startupKillShare;
-          const candidates = workers.filter((w) => w && w.p.proc.exitCode === null && w.p.proc.signalCode === null && w.ready !== startup);
-          const victim = candidates[Math.floor(random() * candidates.length)];
-          if (victim) {
-            victim.p.proc.kill("SIGKILL");
-            mark({ kill: workers.indexOf(victim), startup });
-            if (startup) events.startupKills++;
-            else events.workerKills++;
-            nextKill = now + between(random, options.killEverySeconds) * 1000;
-          } else if (!startup) {
-            nextKill = now + 200; // none ready yet: try again soon
+        if (options.faults) {
+          const alive = (w: (typeof workers)[number] | undefined) => w !== undefined && w.p.proc.exitCode === null && w.p.proc.signalCode === null;
+          if (startupKill) {
+            // The replacement of the last victim, killed before it is ready (it gets one chance: ready first, no kill).
+            const { after, delayMs } = startupKill;
+            const replacement = workers.find((w) => alive(w) && w.spawnedAt > after);
+            if (replacement?.ready) startupKill = undefined;
+            else if (replacement && now - replacement.spawnedAt >= delayMs) {
+              replacement.p.proc.kill("SIGKILL");
+              mark({ kill: workers.indexOf(replacement), startup: true });
+              events.startupKills++;
+              startupCredit -= 1;
+              startupKill = undefined;
+            }
+          } else if (now >= nextKill) {
+            const ready = workers.filter((w) => alive(w) && w.ready);
+            const victim = ready[Math.floor(random() * ready.length)];
+            if (victim) {
+              victim.p.proc.kill("SIGKILL");
+              mark({ kill: workers.indexOf(victim), startup: false });
+              events.workerKills++;
+              startupCredit += options.startupKillShare;
+              if (startupCredit >= 1) startupKill = { after: now, delayMs: random() * 300 };
+              nextKill = now + between(random, options.killEverySeconds) * 1000;
+            } else {
+              nextKill = now + 200; // none ready yet: try again soon
+            }
           }
         }
         await new Promise((r) => setTimeout(r, 100));
