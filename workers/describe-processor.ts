@@ -73,6 +73,11 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
   const fetchSlot = pLimit(deps.fetchConcurrency);
   const fetchPhoto = (key: string) => fetchSlot(() => deps.images.get(key, { signal: AbortSignal.timeout(deps.fetchTimeoutMs) }));
 
+  /** FAULT_CRASH_PRODUCTS: die here, as a poison pill's worker does, if `productId` is one and `stage` is FAULT_CRASH_STAGE. */
+  function crashIfPoisoned(stage: "decode" | "pickup", productId: string): void {
+    if (deps.crash?.stage === stage && deps.crash.products.has(productId)) globalThis.process.kill(globalThis.process.pid, "SIGKILL");
+  }
+
   /** Hold `version` only while `fn` runs (so the cache may evict idle versions). */
   async function withModel<T>(version: string, fn: (model: { preprocessor: Preprocessor; engine: InferenceEngine }) => Promise<T>): Promise<T> {
     const lease = await deps.models.acquire(version);
@@ -122,6 +127,8 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
    * this job last died decoding its photos; undefined if the item is no longer pending.
    */
   async function decodeDeaths(job: Job<DescribeJob>, data: DescribeJob): Promise<number | undefined> {
+    // Only a job taken back from a dead worker (stalled) or moved to the suspect queue can have an entry: others skip the read.
+    if (job.stalledCounter === 0 && job.queueName !== SUSPECT_QUEUE) return 0;
     const mark = await deps.decodes.diedDecoding(job);
     if (mark === undefined) return 0;
     const deaths = await chargeDecodeCrash(deps.ledger, data.runId, data.productId, mark);
@@ -142,7 +149,7 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
     const product = await timed(metrics, "preprocess", () =>
       withModel(run.model_version, ({ preprocessor }) =>
         deps.decodes.decode(job, suspect, () => {
-          if (deps.crash?.stage === "decode" && deps.crash.products.has(data.productId)) globalThis.process.kill(globalThis.process.pid, "SIGKILL");
+          crashIfPoisoned("decode", data.productId);
           return preprocessor.preprocess({ id: data.productId, photos });
         }),
       ),
@@ -165,7 +172,7 @@ export function createDescribeProcessor(deps: DescribeProcessorDeps) {
 
   async function processJob(job: Job<DescribeJob>): Promise<JobResult> {
     const data = parseJob(job);
-    if (deps.crash?.stage === "pickup" && deps.crash.products.has(data.productId)) globalThis.process.kill(globalThis.process.pid, "SIGKILL");
+    crashIfPoisoned("pickup", data.productId);
     // Every line about this item names it: run, product, job (and the model, once known).
     let log = deps.logger.child({ runId: data.runId, productId: data.productId, jobId: job.id });
     const at = { stage: "ledger" };

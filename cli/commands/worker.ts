@@ -36,9 +36,10 @@ export async function workerCommand(args: string[]): Promise<number> {
     onLoad: (load) => metrics.modelLoad.observe((load.fetchMs + load.loadMs) / 1000),
   });
   const preload = preloadModel(models, c.WORKER_PRELOAD_MODEL, services.logger);
+  const connection = redisConnection(c.REDIS_URL);
   const journalErrors = repeatLimited(services.logger);
   const decodes = createDecodeGuard({
-    connection: redisConnection(c.REDIS_URL),
+    connection,
     prefix: c.QUEUE_PREFIX,
     onError: (err) => {
       metrics.dependencyErrors.inc({ dependency: "redis" });
@@ -70,7 +71,7 @@ export async function workerCommand(args: string[]): Promise<number> {
       crash: { products: c.FAULT_CRASH_PRODUCTS, stage: c.FAULT_CRASH_STAGE },
     });
     const worker = startDescribeWorker({
-      connection: redisConnection(c.REDIS_URL),
+      connection,
       prefix: c.QUEUE_PREFIX,
       concurrency: c.WORKER_CONCURRENCY,
       ...processor,
