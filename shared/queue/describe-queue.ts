@@ -45,10 +45,16 @@ export const DESCRIBE_ATTEMPTS = 6;
  * outside decoding; workers/decode-guard.ts charges a death while decoding to that product
  * alone): the producer counts such failures against the item (run_items.crashes) and enqueues
  * it again, up to CRASH_LIMIT (shared/ledger/lost-jobs.ts), so a product that kills every worker
- * outside decoding ends `worker_crashed` after (MAX_STALLED_COUNT + 1) × CRASH_LIMIT deaths. 2:
- * a product held by three dying workers in a row is rare enough to be worth a suspect's care.
+ * outside decoding ends `worker_crashed` after (MAX_STALLED_COUNT + 1) × CRASH_LIMIT deaths. 9,
+ * not 2 or 4: under bench:chaos (a worker of two killed every 3–6 s, each holding 96 jobs)
+ * innocent jobs are held by dying workers again and again (a job that comes back is taken
+ * first, by the next worker, beside the others it came back with, the poison pill among them),
+ * and at 2 and at 4 one or two of 3,000 innocent products ended `worker_crashed` in every run
+ * (449 and 171 went through the stall limit). The one step a product's bytes can kill a worker
+ * in, decoding, is named by the journal within DECODE_CRASH_LIMIT deaths, so the backstop can
+ * be slow.
  */
-export const MAX_STALLED_COUNT = 2;
+export const MAX_STALLED_COUNT = 9;
 /** BullMQ's failedReason for a job failed by the stall limit. */
 export const STALL_LIMIT_REASON = "job stalled more than allowable limit";
 
