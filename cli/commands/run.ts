@@ -1,8 +1,8 @@
-import { ConfigError, ConflictError } from "../../shared/errors/index.js";
-import { cancelRun, createRun, getRun, listRuns, requeueLost, runCounts, selectionMatchesAny, transitionRun } from "../../shared/ledger/run-ledger.js";
-import type { Run, RunCounts } from "../../shared/ledger/run.js";
+import { ConfigError } from "../../shared/errors/index.js";
+import { getRun, listRuns, runCounts } from "../../shared/ledger/run-ledger.js";
+import { controlRun, runJson, startRun } from "../../producers/run-control.js";
 import { describeSelection } from "../../shared/ledger/selection.js";
-import { describeShift, shiftVerdict } from "../../models/runtime/run-shift.js";
+import { describeShift } from "../../models/runtime/run-shift.js";
 import { applyShadowRun } from "../../producers/run-apply.js";
 import { compareRuns } from "../../producers/run-compare.js";
 import { formatProgressLine } from "../../producers/run-progress.js";
@@ -10,7 +10,6 @@ import { retryFailed } from "../../shared/ledger/retry-failed.js";
 import { rollbackRun } from "../../producers/run-rollback.js";
 import { watchRun } from "../../producers/run-watch.js";
 import { openObjectStore } from "../../shared/storage/object-store.js";
-import { resolveVersion } from "../../shared/model-store/model-store.js";
 import { Services } from "../services.js";
 import { SELECTION_FLAGS, selectionFromFlags } from "../selection-flags.js";
 import { dispatch, parseFlags, positiveInt } from "../usage-error.js";
@@ -77,17 +76,8 @@ async function start(args: string[]): Promise<number> {
   const services = new Services("cli");
   const source = openObjectStore(services.config.MODEL_STORE, { ...services.s3, access: "bundles" });
   try {
-    // Pin the version now: "latest" means the latest when the run starts, and an unknown
-    // version is refused before anything is written.
-    const modelVersion = await resolveVersion(source, values.model);
-    if (!values["allow-empty"] && !(await selectionMatchesAny(services.ledger, selection))) {
-      throw new ConfigError(`facet run start: the selection (${describeSelection(selection)}) matches no product; --allow-empty starts the run anyway`);
-    }
-    const run = await createRun(services.ledger, {
-      modelVersion,
-      selection,
-      mode: values.mode,
-      priority,
+    const run = await startRun(services.ledger, source, { model: values.model, selection, mode: values.mode, priority, allowEmpty: values["allow-empty"], allowEmptyHint: "--allow-empty" }).catch((error: unknown) => {
+      throw error instanceof ConfigError && error.message.startsWith("the selection") ? new ConfigError(`facet run start: ${error.message}`) : error;
     });
     if (values.json) console.log(JSON.stringify(runJson(run)));
     else console.log(`started ${run.id}: model ${run.model_version}, ${describeSelection(run.selection)}, ${run.mode}, priority ${run.priority}`);
@@ -96,33 +86,6 @@ async function start(args: string[]): Promise<number> {
     source.close();
     await services.close();
   }
-}
-
-function runJson(run: Run, counts?: RunCounts) {
-  return {
-    id: run.id,
-    state: run.state,
-    model_version: run.model_version,
-    mode: run.mode,
-    priority: run.priority,
-    selection: run.selection,
-    total: run.total,
-    snapshot_complete: run.snapshot_complete,
-    created_at: run.created_at,
-    started_at: run.started_at,
-    finished_at: run.finished_at,
-    shift:
-      run.shift_baseline === null
-        ? null
-        : {
-            products: run.shift_products,
-            unusual: run.shift_unusual,
-            baseline: run.shift_baseline,
-            verdict: shiftVerdict({ products: run.shift_products, unusual: run.shift_unusual }, run.shift_baseline),
-            shifted_at: run.shifted_at,
-          },
-    ...(counts ? { counts } : {}),
-  };
 }
 
 async function status(args: string[]): Promise<number> {
@@ -163,15 +126,7 @@ async function control(action: "pause" | "resume" | "cancel", args: string[]): P
   const id = onlyRunId(action, positionals);
   const services = new Services("cli");
   try {
-    let run = await getRun(services.ledger, id);
-    if (action === "pause") run = await transitionRun(services.ledger, id, "paused");
-    if (action === "cancel") run = await cancelRun(services.ledger, id);
-    if (action === "resume") {
-      if (run.state === "paused") run = await transitionRun(services.ledger, id, run.snapshot_complete ? "running" : "snapshotting");
-      else if (run.state !== "running" && run.state !== "snapshotting") throw new ConflictError(`run ${id} is ${run.state}; only a paused or unfinished run can be resumed`);
-      // Whatever Redis holds keeps its job ids; whatever it lost is enqueued again.
-      await requeueLost(services.ledger, id);
-    }
+    const run = await controlRun(services.ledger, id, action);
     if (values.json) console.log(JSON.stringify(runJson(run)));
     else console.log(`${id} ${run.state}`);
     return 0;

@@ -8,8 +8,9 @@ import { createDecodeGuard } from "../../workers/decode-guard.js";
 import { repeatLimited } from "../../shared/logging/logger.js";
 import { startDescribeWorker } from "../../workers/describe-worker.js";
 import type { Logger } from "../../shared/logging/logger.js";
-import { createModelCache, type ModelCache } from "../../workers/model-cache.js";
+import type { ModelCache } from "../../workers/model-cache.js";
 import { serveObservability } from "../observability.js";
+import { modelCacheFromConfig } from "../model-cache-config.js";
 import { Services } from "../services.js";
 import { parseFlags } from "../usage-error.js";
 
@@ -25,16 +26,7 @@ export async function workerCommand(args: string[]): Promise<number> {
   const source = openObjectStore(c.MODEL_STORE, { ...services.s3, access: "bundles" });
   const images = openObjectStore(c.IMAGE_STORE, { ...services.s3, access: "photos" });
   const metrics = createWorkerMetrics({ loadedModels: () => models.loaded() });
-  const models = createModelCache({
-    source,
-    cacheDir: c.MODEL_CACHE_DIR,
-    settings: { executionProvider: c.EXECUTION_PROVIDER, intraOpThreads: c.ORT_INTRA_OP_THREADS },
-    inferenceThreads: c.INFERENCE_THREADS,
-    engine: { batchSize: c.BATCH_SIZE, review: { threshold: c.REVIEW_THRESHOLD, attributes: c.REVIEW_ATTRIBUTES } },
-    preprocess: { maxInputPixels: c.MAX_INPUT_PIXELS },
-    logger: services.logger,
-    onLoad: (load) => metrics.modelLoad.observe((load.fetchMs + load.loadMs) / 1000),
-  });
+  const models = modelCacheFromConfig(c, source, services.logger, (load) => metrics.modelLoad.observe((load.fetchMs + load.loadMs) / 1000));
   const preload = preloadModel(models, c.WORKER_PRELOAD_MODEL, services.logger);
   const connection = redisConnection(c.REDIS_URL);
   const journalErrors = repeatLimited(services.logger);

@@ -33,28 +33,51 @@ export async function applyVersion(trx: Knex.Transaction, ctx: LedgerContext, ve
   else if (current && product.description_edited_at && product.description_edited_at > current.applied_at) status = "kept_edited";
   else if (v.review_reasons ? v.review_reasons.length > 0 : v.min_confidence < apply.reviewThreshold) status = "needs_review";
   else {
-    status = (await callApplyFunction(trx, apply.applyFunction, v.product_id, v.description)) ? "applied" : "product_gone";
-    if (status === "applied") {
-      await trx
-        .withSchema(ctx.schema)
-        .table("current_descriptions")
-        .insert({
-          product_id: v.product_id,
-          version_id: v.id,
-          run_id: v.run_id,
-          description: v.description,
-          applied_at: trx.fn.now(),
-          previous_description: product.description,
-          previous_version_id: current?.version_id ?? null,
-          // The artisan's own words, kept across Facet's later applies: seller facts are read from them.
-          artisan_description: current ? (current.artisan_description ?? current.previous_description) : product.description,
-        })
-        .onConflict("product_id")
-        .merge();
-    }
+    status = (await makeCurrent(trx, ctx, apply.applyFunction, { id: v.id, run_id: v.run_id, product_id: v.product_id }, v.description, product.description, current)) ? "applied" : "product_gone";
   }
   if (status !== "product_gone") await trx.withSchema(ctx.schema).table("description_versions").where({ id: versionId }).update({ status });
   return status;
+}
+
+/** What current_descriptions holds for a product Facet has applied a text to. */
+export interface CurrentDescription {
+  version_id: number;
+  previous_description: string | null;
+  artisan_description: string | null;
+}
+
+/**
+ * Apply `text` (a version's, or a reviewer's edit of it) to the product through the apply
+ * function and make `version` its current description, remembering the text it replaced and
+ * the artisan's own words. False when the product is gone (nothing recorded).
+ */
+export async function makeCurrent(
+  trx: Knex.Transaction,
+  ctx: LedgerContext,
+  applyFunction: string,
+  version: { id: number; run_id: string; product_id: string },
+  text: string,
+  shownText: string | null,
+  current: CurrentDescription | undefined,
+): Promise<boolean> {
+  if (!(await callApplyFunction(trx, applyFunction, version.product_id, text))) return false;
+  await trx
+    .withSchema(ctx.schema)
+    .table("current_descriptions")
+    .insert({
+      product_id: version.product_id,
+      version_id: version.id,
+      run_id: version.run_id,
+      description: text,
+      applied_at: trx.fn.now(),
+      previous_description: shownText,
+      previous_version_id: current?.version_id ?? null,
+      // The artisan's own words, kept across Facet's later applies: seller facts are read from them.
+      artisan_description: current ? (current.artisan_description ?? current.previous_description) : shownText,
+    })
+    .onConflict("product_id")
+    .merge();
+  return true;
 }
 
 /**
