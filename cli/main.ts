@@ -20,6 +20,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   producer: { summary: "producer                                    feed runs to the queue (long-running)", load: async () => (await import("./commands/producer.js")).producerCommand },
   worker: { summary: "worker                                      describe products from the queue (long-running)", load: async () => (await import("./commands/worker.js")).workerCommand },
   run: { summary: "run start|status|watch|list|pause|resume|cancel|retry-failed|apply|rollback (facet run --help)", load: async () => (await import("./commands/run.js")).runCommand },
+  serve: { summary: "serve [--port N]                            the JSON API (describe, runs) for people and tools (long-running)", load: async () => (await import("./commands/serve.js")).serveCommand },
+  token: { summary: "token create|list|revoke                     API tokens for facet serve (facet token --help)", load: async () => (await import("./commands/token.js")).tokenCommand },
   schedule: { summary: "schedule set|list|remove                     scheduled runs, e.g. nightly (facet schedule --help)", load: async () => (await import("./commands/schedule.js")).scheduleCommand },
 };
 
@@ -48,8 +50,8 @@ async function main(argv: string[]): Promise<number> {
     console.error(`facet: unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(", ")})`);
     return 2;
   }
-  // A worker's inference threads import onnxruntime while this thread imports the rest (≈ 0.3 s of start-up).
-  if (name === "worker") prestartInferenceThreads(inferenceThreadsHint(process.env.INFERENCE_THREADS));
+  // A worker's (or server's) inference threads import onnxruntime while this thread imports the rest (≈ 0.3 s of start-up).
+  if (name === "worker" || name === "serve") prestartInferenceThreads(inferenceThreadsHint(process.env.INFERENCE_THREADS));
   return (await command.load())(rest);
 }
 

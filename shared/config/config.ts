@@ -126,6 +126,21 @@ export const configSchema = z
     SHUTDOWN_DEADLINE_MS: int(0, 600_000).default(25_000),
     /** Model version a worker loads as it starts (`latest`, a version, or empty for none): warm before the first job. */
     WORKER_PRELOAD_MODEL: z.string().default("latest"),
+    /** `facet serve`: the API's and console's port (`--port` overrides). */
+    SERVE_PORT: int(0, 65_535).default(8080),
+    /** `facet serve`: the model version it describes uploads with (`latest` is resolved once, at start). */
+    SERVE_MODEL: z.string().min(1).default("latest"),
+    /** `facet serve`: largest photo file an upload may carry, bytes. Default 10 MiB. */
+    SERVE_MAX_PHOTO_BYTES: int(1024, 200 * 1024 * 1024).default(10 * 1024 * 1024),
+    /** `facet serve`: longest a request may take, ms. */
+    SERVE_REQUEST_TIMEOUT_MS: int(1000, 600_000).default(30_000),
+    /** `facet serve`: requests a minute per token (per address without one). */
+    SERVE_RATE_PER_MINUTE: int(1, 1_000_000).default(600),
+    /**
+     * `facet serve`: longest an upload waits for others to share its model call, ms. Short: an
+     * artisan is waiting; under load batches fill by themselves while the model is busy.
+     */
+    SERVE_BATCH_MAX_WAIT_MS: int(0, 10_000).default(5),
     /** Port of /metrics, /healthz and /readyz; 0 disables. */
     METRICS_PORT: int(0, 65_535).default(9464),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

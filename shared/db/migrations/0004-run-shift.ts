@@ -11,7 +11,7 @@ import type { Knex } from "knex";
  *   run has shown whether it is shifted (its first SHIFT_MIN_PRODUCTS results, or the whole run
  *   when it is smaller).
  */
-const STATUSES = ["generated", "applied", "needs_review", "kept_locked", "kept_edited", "rolled_back"];
+export const STATUSES = ["generated", "applied", "needs_review", "kept_locked", "kept_edited", "rolled_back"];
 
 export function up(schema: string) {
   return async (knex: Knex) => {
@@ -35,7 +35,8 @@ export function down(schema: string) {
   };
 }
 
-async function setStatuses(knex: Knex, schema: string, statuses: readonly string[]): Promise<void> {
+/** Replace description_versions' status check with `statuses` (later migrations add theirs). */
+export async function setStatuses(knex: Knex, schema: string, statuses: readonly string[]): Promise<void> {
   await knex.raw(`alter table ??.description_versions drop constraint description_versions_status_check`, [schema]);
   // DDL takes no bind parameters: the statuses are this file's own constants, quoted here.
   const list = statuses.map((s) => `'${s}'`).join(", ");

@@ -4,6 +4,7 @@ import * as review from "./0002-review.js";
 import * as deliveries from "./0003-deliveries.js";
 import * as runShift from "./0004-run-shift.js";
 import * as decodeCrashes from "./0005-decode-crashes.js";
+import * as access from "./0006-access.js";
 
 /** Facet's migrations, in order. Listed in code (not read from a folder) so they run the same from TypeScript sources or a build. */
 const MIGRATIONS: ReadonlyArray<{ name: string; up: (schema: string) => (knex: Knex) => Promise<void>; down: (schema: string) => (knex: Knex) => Promise<void> }> = [
@@ -12,6 +13,7 @@ const MIGRATIONS: ReadonlyArray<{ name: string; up: (schema: string) => (knex: K
   { name: "0003-deliveries", ...deliveries },
   { name: "0004-run-shift", ...runShift },
   { name: "0005-decode-crashes", ...decodeCrashes },
+  { name: "0006-access", ...access },
 ];
 
 /** A knex MigrationSource for Facet's tables in `schema`. */
