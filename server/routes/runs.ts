@@ -48,7 +48,7 @@ async function runWithCounts(deps: ServerDeps, run: Run) {
 
 /** Stream `id`'s progress as server-sent events (`progress`, then `end` once it finished) until it finishes or the client leaves. */
 async function streamProgress(deps: ServerDeps, id: string, request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  await getRun(deps.ledger, id); // 404 before the stream starts
+  let run = await getRun(deps.ledger, id); // 404 before the stream starts
   reply.hijack();
   reply.raw.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
   let open = true;
@@ -56,12 +56,12 @@ async function streamProgress(deps: ServerDeps, id: string, request: FastifyRequ
     open = false;
   });
   while (open) {
-    const run = await getRun(deps.ledger, id);
     const body = await runWithCounts(deps, run);
     const finished = run.state === "completed" || run.state === "cancelled";
     reply.raw.write(`event: ${finished ? "end" : "progress"}\ndata: ${JSON.stringify(body)}\n\n`);
     if (finished) break;
     await new Promise((resolve) => setTimeout(resolve, PROGRESS_EVERY_MS));
+    run = await getRun(deps.ledger, id);
   }
   reply.raw.end();
 }
