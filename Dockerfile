@@ -1,4 +1,4 @@
-# One image for every role: the command chooses it (facet worker | producer | run … | db migrate).
+# One image for every role: the command chooses it (facet worker | producer | serve | run … | db migrate).
 # It runs the compiled JavaScript (dist/, `npm run build`); TypeScript and tsx stay in the build stage.
 # GPU images: build with --build-arg ORT_INSTALL=cuda12 on a CUDA base image with network access
 # to onnxruntime's CUDA binaries; CPU images keep "skip" (nothing is downloaded).
@@ -10,6 +10,7 @@ COPY cli cli
 COPY shared shared
 COPY workers workers
 COPY producers producers
+COPY server server
 COPY models/runtime models/runtime
 COPY models/catalogue models/catalogue
 COPY models/dataset models/dataset

@@ -17,7 +17,7 @@ export interface StartRun {
   allowEmpty: boolean;
   /** How the caller says "allow empty" (`--allow-empty`, `allow_empty: true`), for the refusal's message. */
   allowEmptyHint: string;
-  trigger?: "manual" | "api";
+  trigger?: "manual" | "api" | "console";
 }
 
 /**

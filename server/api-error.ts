@@ -56,6 +56,9 @@ const FASTIFY_ERRORS: Record<string, { status: number; field: string; rule: stri
   FST_FIELDS_LIMIT: { status: 413, field: "body", rule: "max_fields" },
   FST_PROTO_VIOLATION: { status: 400, field: "body", rule: "field_name" },
   FST_ERR_VALIDATION: { status: 400, field: "body", rule: "schema" },
+  // The console's forms (@fastify/csrf-protection): a missing, stale or forged token.
+  FST_CSRF_MISSING_SECRET: { status: 403, field: "_csrf", rule: "csrf_token" },
+  FST_CSRF_INVALID_TOKEN: { status: 403, field: "_csrf", rule: "csrf_token" },
 };
 
 /** Any error a route or hook threw, as the ApiError the client gets (500 for what is not the client's doing). */

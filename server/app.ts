@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import cookie from "@fastify/cookie";
+import helmet from "@fastify/helmet";
 import multipart from "@fastify/multipart";
 import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
@@ -8,7 +10,9 @@ import type { Role } from "../shared/ledger/api-tokens.js";
 import type { LedgerContext } from "../shared/ledger/run-ledger.js";
 import type { ObjectStore } from "../shared/storage/object-store.js";
 import { ApiError, toApiError } from "./api-error.js";
-import { authenticate, bearerToken, type Caller } from "./auth.js";
+import { MAX_PHOTOS } from "./limits.js";
+import { authenticate, authenticateSession, bearerToken, type Caller } from "./auth.js";
+import { consoleErrorReply, consoleRoutes, SESSION_COOKIE } from "./console/console-routes.js";
 import type { DescribeService } from "./describe-service.js";
 import { describeRoutes } from "./routes/describe.js";
 import { reviewRoutes } from "./routes/review.js";
@@ -30,6 +34,10 @@ export interface ServerDeps {
   describer: DescribeService;
   /** MODEL_STORE, where a run's model version is resolved. */
   models: ObjectStore;
+  /** IMAGE_STORE: the catalogue's photos, which the console shows by product id. */
+  images: ObjectStore;
+  /** REVIEW_THRESHOLD: the console marks confidences below it, and its "low confidence" filter uses it. */
+  reviewThreshold: number;
   /** CATALOGUE_APPLY_FUNCTION: how an approved text reaches the catalogue. */
   applyFunction: string;
   limits: ServerLimits;
@@ -46,8 +54,6 @@ declare module "fastify" {
   }
 }
 
-/** At most three photos per product, as the model reads them (primary first). */
-export const MAX_PHOTOS = 3;
 
 /**
  * `facet serve`'s HTTP app: the JSON API under /v1 and its OpenAPI 3 description at
@@ -79,10 +85,33 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     throwFileSizeLimit: true,
   });
 
+  await app.register(cookie);
+  // Security headers on every answer; the console's pages load only this origin's files.
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", "data:"],
+        connectSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+      },
+    },
+    referrerPolicy: { policy: "no-referrer" },
+  });
+
+  // The API takes a bearer token; the console (config.session) its session cookie.
   app.addHook("onRequest", async (request: FastifyRequest) => {
     const needed = request.routeOptions.config.role;
     if (needed === undefined) return;
-    request.caller = await authenticate(deps.ledger, bearerToken(request.headers.authorization), needed);
+    request.caller = request.routeOptions.config.session
+      ? await authenticateSession(deps.ledger, request.cookies[SESSION_COOKIE], needed)
+      : await authenticate(deps.ledger, bearerToken(request.headers.authorization), needed);
   });
   await app.register(rateLimit, {
     hook: "preHandler",
@@ -97,6 +126,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     const answer = toApiError(error);
     if (answer.status >= 500) request.log.error({ err: error }, "request failed");
     else request.log.info({ status: answer.status, code: answer.code, field: answer.field, rule: answer.rule }, "request refused");
+    if (consoleErrorReply(request, reply, answer)) return;
     void reply.status(answer.status).send(answer.toJSON());
   });
   app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
@@ -107,5 +137,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(describeRoutes(deps), { prefix: "/v1" });
   await app.register(runRoutes(deps), { prefix: "/v1" });
   await app.register(reviewRoutes(deps), { prefix: "/v1" });
+  await app.register(consoleRoutes(deps), { prefix: "/console" });
+  app.get("/", { schema: { hide: true } }, async (_request, reply) => reply.redirect("/console/runs", 303));
   return app;
 }

@@ -30,6 +30,8 @@ export interface DescribeRequest {
 export interface DescribeService {
   /** The concrete version served. */
   readonly version: string;
+  /** The served model's attributes and the labels each may take (what a reviewer may correct a label to). */
+  readonly attributes: ReadonlyArray<{ name: string; labels: readonly string[] }>;
   /** Describe one product; throws the preprocessor's PhotoError (naming the photo) for a photo it cannot use. */
   describe(request: DescribeRequest): Promise<ProductDescription>;
   close(): Promise<void>;
@@ -48,6 +50,7 @@ export async function startDescribeService(options: DescribeServiceOptions): Pro
   });
   return {
     version: lease.version,
+    attributes: lease.spec.manifest.attributes,
     async describe(request) {
       const prepared = await preprocessor.preprocess({ id: request.id, photos: request.photos });
       const described = await batcher.submit(prepared);

@@ -37,11 +37,13 @@ let app: FastifyInstance;
 let base: string;
 const tokens: Record<"viewer" | "reviewer" | "operator" | "revoked", string> = { viewer: "", reviewer: "", operator: "", revoked: "" };
 let photo: Buffer;
+let imagesUrl: string;
 
 beforeAll(async () => {
   [t, tmp] = await Promise.all([createTestDb(), mkdtemp(path.join(os.tmpdir(), "facet-serve-"))]);
   await createDemoCatalogue(t.db, t.catalogueSchema);
-  const images = pathToFileURL(path.join(tmp, "images")).href;
+  imagesUrl = pathToFileURL(path.join(tmp, "images")).href;
+  const images = imagesUrl;
   await seedDemoCatalogue({ db: t.db, schema: t.catalogueSchema, imageStore: openWritableObjectStore(images, { region: "us-east-1", forcePathStyle: true, access: "photos" }), seed: 5, products: 6 });
   await mkdir(path.join(tmp, "models"), { recursive: true });
   await cp(DEMO_MODEL_DIR, path.join(tmp, "models/1.0.0"), { recursive: true });
@@ -49,7 +51,7 @@ beforeAll(async () => {
   const logger = createLogger({ level: (process.env.TEST_LOG_LEVEL ?? "silent") as "silent", role: "serve" });
   models = createModelCache({ source, cacheDir: path.join(tmp, "cache"), settings: { executionProvider: "cpu" }, inferenceThreads: 1, logger });
   describer = await startDescribeService({ models, version: "latest", batchSize: 8, batchMaxWaitMs: 5 });
-  app = await buildServer({ ledger: t.ledger, logger, describer, models: source, applyFunction: t.env.CATALOGUE_APPLY_FUNCTION, limits: { maxPhotoBytes: MAX_PHOTO_BYTES, requestTimeoutMs: 30_000, ratePerMinute: 10_000 } });
+  app = await buildServer({ ledger: t.ledger, logger, describer, models: source, images: openObjectStore(imagesUrl, { region: "us-east-1", forcePathStyle: true, access: "photos" }), reviewThreshold: 0.5, applyFunction: t.env.CATALOGUE_APPLY_FUNCTION, limits: { maxPhotoBytes: MAX_PHOTO_BYTES, requestTimeoutMs: 30_000, ratePerMinute: 10_000 } });
   base = await app.listen({ port: 0, host: "127.0.0.1" });
   for (const role of ["viewer", "reviewer", "operator"] as const) tokens[role] = (await createToken(t.ledger, { name: `test ${role}`, role })).token;
   const revoked = await createToken(t.ledger, { name: "test revoked", role: "operator" });
@@ -69,7 +71,7 @@ afterAll(async () => {
 
 function upload(files: Array<{ bytes: Uint8Array; name?: string; type?: string; field?: string }>, extra: Record<string, string> = {}): FormData {
   const form = new FormData();
-  for (const f of files) form.append(f.field ?? "photos", new Blob([f.bytes], { type: f.type ?? "image/jpeg" }), f.name ?? "photo.jpg");
+  for (const f of files) form.append(f.field ?? "photos", new Blob([f.bytes as Uint8Array<ArrayBuffer>], { type: f.type ?? "image/jpeg" }), f.name ?? "photo.jpg");
   for (const [k, v] of Object.entries(extra)) form.append(k, v);
   return form;
 }
@@ -382,5 +384,17 @@ describe("/v1/review", () => {
     expect((await call("POST", "/v1/review/999999999", { token: tokens.reviewer, body: '{"decision":"approve"}', contentType: "application/json" })).status).toBe(404);
     expect((await call("POST", "/v1/review/abc", { token: tokens.reviewer, body: '{"decision":"approve"}', contentType: "application/json" })).body?.error).toMatchObject({ status: 400, field: "params.versionId" });
     expect((await call("GET", "/v1/products/nope/versions", { token: tokens.viewer })).status).toBe(404);
+  });
+
+  it("rolls one product back (reviewer): the text the bulk approve replaced is back, audited; a viewer is refused and an unknown product is 404", async () => {
+    const product = products[4] as string;
+    expect((await call("POST", `/v1/products/${product}/rollback`, { token: tokens.viewer })).status).toBe(403);
+    const r = await call("POST", `/v1/products/${product}/rollback`, { token: tokens.reviewer });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body).toMatchObject({ product_id: product, version_id: versionOf[product], outcome: "rolled_back" });
+    expect((await shop().where({ id: product }).first("description")).description).not.toBe("Generated text 4.");
+    expect((await listAudit(t.ledger, { subject: product }))[0]).toMatchObject({ action: "product.rollback", actor: { name: "test reviewer" } });
+    const again = await call("POST", `/v1/products/${product}/rollback`, { token: tokens.reviewer });
+    expect(again.body?.error).toMatchObject({ status: 404, code: "not_found" });
   });
 });

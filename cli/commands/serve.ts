@@ -12,8 +12,8 @@ import { parseFlags } from "../usage-error.js";
 
 const HELP = `usage: facet serve [--port N]
 
-Serves Facet's JSON API (OpenAPI 3 at /openapi.json) on --port (default SERVE_PORT, 8080),
-and /metrics, /healthz and /readyz on METRICS_PORT like the other roles. Every /v1 route
+Serves Facet's JSON API (OpenAPI 3 at /openapi.json) and the review console (/console: sign
+in with an API token) on --port (default SERVE_PORT, 8080), and /metrics, /healthz and /readyz on METRICS_PORT like the other roles. Every /v1 route
 takes Authorization: Bearer TOKEN (facet token create). Uploads are described with
 SERVE_MODEL (default latest, resolved at start) through the same micro-batcher and
 inference threads a worker uses. Stops on SIGTERM, finishing requests in flight.`;
@@ -37,6 +37,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   const port = values.port === undefined ? c.SERVE_PORT : portNumber(values.port);
   sharp.concurrency(c.SHARP_CONCURRENCY);
   const source = openObjectStore(c.MODEL_STORE, { ...services.s3, access: "bundles" });
+  const images = openObjectStore(c.IMAGE_STORE, { ...services.s3, access: "photos" });
   const models = modelCacheFromConfig(c, source, services.logger);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "facet_serve_" });
@@ -51,6 +52,8 @@ export async function serveCommand(args: string[]): Promise<number> {
       logger: services.logger,
       describer,
       models: source,
+      images,
+      reviewThreshold: c.REVIEW_THRESHOLD,
       applyFunction: c.CATALOGUE_APPLY_FUNCTION,
       limits: { maxPhotoBytes: c.SERVE_MAX_PHOTO_BYTES, requestTimeoutMs: c.SERVE_REQUEST_TIMEOUT_MS, ratePerMinute: c.SERVE_RATE_PER_MINUTE },
     });
@@ -64,6 +67,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     await observability?.close();
     await models.close();
     source.close();
+    images.close();
     await services.close();
   }
 }

@@ -3,7 +3,8 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { ProductDescription } from "../../models/runtime/describer.js";
 import { ACCEPTED_FORMATS } from "../../models/runtime/preprocess.js";
 import { ApiError } from "../api-error.js";
-import { MAX_PHOTOS, type ServerDeps } from "../app.js";
+import type { ServerDeps } from "../app.js";
+import { MAX_PHOTOS } from "../limits.js";
 
 /** Longest artisan text taken with a describe request, characters. */
 const MAX_TEXT = 5000;
@@ -34,7 +35,7 @@ const describeResponse = {
 } as const;
 
 /** What the API answers for a described product. */
-function describeJson(d: ProductDescription) {
+export function describeJson(d: ProductDescription) {
   return {
     description: d.description,
     attributes: Object.fromEntries(Object.entries(d.attributes).map(([name, a]) => [name, { label: a.label, confidence: a.confidence, stated: a.stated }])),
@@ -46,7 +47,7 @@ function describeJson(d: ProductDescription) {
 }
 
 /** The request's photos (field `photos`, 1–3 files) and text (field `text`), read within the multipart limits. */
-async function readUpload(request: FastifyRequest): Promise<{ photos: Buffer[]; text: string | undefined }> {
+export async function readUpload(request: FastifyRequest): Promise<{ photos: Buffer[]; text: string | undefined }> {
   if (!request.isMultipart()) throw new ApiError(415, "invalid", "send the photos as multipart/form-data (field photos, 1–3 files; optional field text)", "content-type", "multipart");
   const photos: Buffer[] = [];
   let text: string | undefined;

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { productHistory } from "../../shared/ledger/product-history.js";
+import { rollbackOneProduct } from "../../shared/ledger/rollback-chunk.js";
 import { approveMatching, decideReview, listReviewQueue, type ReviewDecisionKind, type ReviewItem } from "../../shared/ledger/review-decisions.js";
 import { ApiError } from "../api-error.js";
 import type { ServerDeps } from "../app.js";
@@ -34,7 +35,7 @@ function itemJson(i: ReviewItem) {
 }
 
 
-/** /v1/review: the queue, one decision, a bulk approve; /v1/products/{id}/versions: a product's history. */
+/** /v1/review: the queue, one decision, a bulk approve; /v1/products/{id}: a product's history, and rolling it back. */
 export function reviewRoutes(deps: ServerDeps) {
   const applyFunction = deps.applyFunction;
   return async (app: FastifyInstance) => {
@@ -124,6 +125,22 @@ export function reviewRoutes(deps: ServerDeps) {
             decision: v.decision && { kind: v.decision.kind, text: v.decision.text, attributes: v.decision.attributes, by: v.decision.by, at: v.decision.at },
           })),
         };
+      },
+    );
+
+    app.post(
+      "/products/:id/rollback",
+      {
+        config: { role: "reviewer" },
+        schema: {
+          summary: "Roll one product back: restore the text its current version replaced (an artisan's later edit or lock is kept), audited",
+          params: { type: "object", required: ["id"], additionalProperties: false, properties: { id: { type: "string", minLength: 1, maxLength: 500 } } },
+        },
+      },
+      async (request) => {
+        const { id } = request.params as { id: string };
+        const result = await rollbackOneProduct(deps.ledger, applyFunction, id, callerOf(request));
+        return { product_id: id, version_id: result.versionId, outcome: result.outcome };
       },
     );
   };

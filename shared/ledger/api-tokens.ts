@@ -36,7 +36,8 @@ const tokenRow = z.object({
   last_used_at: z.date().nullable(),
 });
 
-function toToken(row: unknown): ApiToken {
+/** A token row (id, name, role, created_at, revoked_at, last_used_at) as an ApiToken, checked. */
+export function toToken(row: unknown): ApiToken {
   const r = tokenRow.parse(row);
   return { id: r.id, name: r.name, role: r.role, createdAt: r.created_at, revokedAt: r.revoked_at, lastUsedAt: r.last_used_at };
 }

@@ -1,6 +1,8 @@
 import type { Knex } from "knex";
 import { z } from "zod";
+import { NotFoundError } from "../errors/index.js";
 import { callApplyFunction } from "./apply-rules.js";
+import { recordAudit, type Actor } from "./audit-log.js";
 import type { LedgerContext } from "./run-ledger.js";
 
 /** What a product's rollback came to. */
@@ -55,10 +57,31 @@ export async function rollbackChunk(
 }
 
 /**
- * The run's next current_descriptions rows after `cursor`, locked, joined to the catalogue.
- * The edit test runs in SQL: timestamps keep their microseconds there (a JS Date has ms).
+ * Roll one product back (the console's and the API's product rollback): the text its current
+ * description replaced is restored, on the same terms as a run's rollback (an artisan's later
+ * edit or lock is kept), and the audit log records who did it, in one transaction.
+ * NotFoundError when Facet has applied nothing to the product.
  */
-async function lockChunk(trx: Knex.Transaction, ctx: LedgerContext, runId: string, cursor: string, limit: number): Promise<Candidate[]> {
+export async function rollbackOneProduct(ctx: LedgerContext, applyFunction: string, productId: string, actor: Actor): Promise<{ versionId: number; outcome: RollbackOutcome }> {
+  return ctx.db.transaction(async (trx) => {
+    const [candidate] = await lockCandidates(trx, ctx, "cd.product_id = ?", [productId], 1);
+    if (!candidate) throw new NotFoundError(`Facet has applied no description to product ${productId}: nothing to roll back`);
+    const outcome = await rollbackProduct(trx, ctx, applyFunction, candidate);
+    await recordAudit(ctx, { actor, action: "product.rollback", subject: productId, detail: { version_id: candidate.version_id, outcome } }, trx);
+    return { versionId: candidate.version_id, outcome };
+  });
+}
+
+/** The run's next current_descriptions rows after `cursor` (by product id), locked, joined to the catalogue. */
+function lockChunk(trx: Knex.Transaction, ctx: LedgerContext, runId: string, cursor: string, limit: number): Promise<Candidate[]> {
+  return lockCandidates(trx, ctx, "cd.run_id = ? and cd.product_id > ?", [runId, cursor], limit);
+}
+
+/**
+ * current_descriptions rows matching `where`, locked, joined to the catalogue. The edit test
+ * runs in SQL: timestamps keep their microseconds there (a JS Date has ms).
+ */
+async function lockCandidates(trx: Knex.Transaction, ctx: LedgerContext, where: string, bindings: readonly string[], limit: number): Promise<Candidate[]> {
   const { rows } = await trx.raw(
     `select cd.product_id, cd.version_id, cd.previous_description, cd.previous_version_id,
             c.product_id is not null as present,
@@ -66,11 +89,11 @@ async function lockChunk(trx: Knex.Transaction, ctx: LedgerContext, runId: strin
             coalesce(c.description_edited_at > cd.applied_at, false) as edited
        from ??.current_descriptions cd
        left join ?? c on c.product_id = cd.product_id
-      where cd.run_id = ? and cd.product_id > ?
+      where ${where}
       order by cd.product_id
       limit ?
       for update of cd`,
-    [ctx.schema, ctx.catalogue, runId, cursor, limit],
+    [ctx.schema, ctx.catalogue, ...bindings, limit],
   );
   return (rows as unknown[]).map((row) => candidateSchema.parse(row));
 }

@@ -29,7 +29,7 @@ export interface NewRun {
   mode: RunMode;
   /** BullMQ priority: 1 is the most urgent; larger numbers wait. Default 100. */
   priority?: number;
-  trigger?: "manual" | "schedule" | "api";
+  trigger?: "manual" | "schedule" | "api" | "console";
   scheduleName?: string | null;
 }
 

@@ -5,6 +5,7 @@ import * as deliveries from "./0003-deliveries.js";
 import * as runShift from "./0004-run-shift.js";
 import * as decodeCrashes from "./0005-decode-crashes.js";
 import * as access from "./0006-access.js";
+import * as consoleSessions from "./0007-console-sessions.js";
 
 /** Facet's migrations, in order. Listed in code (not read from a folder) so they run the same from TypeScript sources or a build. */
 const MIGRATIONS: ReadonlyArray<{ name: string; up: (schema: string) => (knex: Knex) => Promise<void>; down: (schema: string) => (knex: Knex) => Promise<void> }> = [
@@ -14,6 +15,7 @@ const MIGRATIONS: ReadonlyArray<{ name: string; up: (schema: string) => (knex: K
   { name: "0004-run-shift", ...runShift },
   { name: "0005-decode-crashes", ...decodeCrashes },
   { name: "0006-access", ...access },
+  { name: "0007-console-sessions", ...consoleSessions },
 ];
 
 /** A knex MigrationSource for Facet's tables in `schema`. */
