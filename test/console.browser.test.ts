@@ -7,7 +7,7 @@
  * a photo that is not there) are checked over plain HTTP at the end.
  */
 import { existsSync } from "node:fs";
-import { cp, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -29,6 +29,7 @@ import { createLogger } from "../shared/logging/logger.js";
 import { openObjectStore, openWritableObjectStore, type ObjectStore } from "../shared/storage/object-store.js";
 import { createModelCache, type ModelCache } from "../workers/model-cache.js";
 import { createTestDb, type TestDb } from "./helpers/postgres.js";
+import { runFacet } from "./helpers/facet-process.js";
 import { startS3, type TestS3 } from "./helpers/s3-server.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -169,6 +170,23 @@ describe.skipIf(!haveChromium)("the console in a browser", () => {
     const version = await t.db.withSchema(t.schema).table("description_versions").where({ id: versionOf[products[1] as string] }).first("status");
     expect(version.status).toBe("needs_review");
     await page.context().close();
+  });
+
+  it("feeds the reviewer's edit back: facet dataset export --catalogue --reviewed has the edited text as the reference and the corrected label", async () => {
+    // A second reviewed product (approved as generated), so the export has labels to contrast.
+    await decideReview(t.ledger, t.env.CATALOGUE_APPLY_FUNCTION, { versionId: versionOf[products[1] as string] as number, decision: "approve", actor: { tokenId: "test", name: "test" } });
+    const out = path.join(tmp, "reviewed");
+    const env = {
+      ...process.env, ...t.env, IMAGE_STORE: "s3://shop/photos", S3_ENDPOINT: s3.endpoint, S3_FORCE_PATH_STYLE: "true", AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER",
+    };
+    const r = await runFacet(["dataset", "export", "--catalogue", "--reviewed", "--out", out, "--image-size", "128"], env);
+    expect(r.code, r.stderr).toBe(0);
+    const items = (await readFile(path.join(out, "items.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as { id: string; reference: string; reference_segments: unknown; attributes: Record<string, string | null> });
+    expect(items.map((i) => i.id)).toEqual([products[0], products[1]]);
+    expect(items[0]).toMatchObject({ reference: "Sterling silver ring with a hand-hammered band, edited by a reviewer.", reference_segments: null, attributes: { metal: "yellow gold" } });
+    expect(items[1]).toMatchObject({ reference: "A generated text for product 1.", attributes: { metal: "sterling silver" } });
+    const dataset = JSON.parse(await readFile(path.join(out, "dataset.json"), "utf8"));
+    expect(dataset.source).toMatchObject({ kind: "catalogue_reviewed", products: 2, edited: 1, corrected_labels: 1 });
   });
 
   it("an operator pauses a run from the runs page, and the ledger shows it paused", async () => {

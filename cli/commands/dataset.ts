@@ -2,6 +2,7 @@ import path from "node:path";
 import { ConfigError } from "../../shared/errors/index.js";
 import { openObjectStore } from "../../shared/storage/object-store.js";
 import { readCatalogueDataset } from "../../models/dataset/catalogue-source.js";
+import { readReviewedDataset } from "../../models/dataset/reviewed-source.js";
 import { readCsvCatalogue } from "../../models/dataset/csv-source.js";
 import { writeDataset, type DatasetSummary, type SourceProduct } from "../../models/dataset/dataset-writer.js";
 import { DEFAULT_SPLIT_SHARES, type Split, type SplitShares } from "../../models/dataset/dataset-split.js";
@@ -20,6 +21,9 @@ so they never straddle splits, and a train/val/test split by a hash of each grou
 
   --catalogue            the marketplace: products of the labels relation that are in the
                          catalogue (CATALOGUE_RELATION), photos from IMAGE_STORE
+  --reviewed             with --catalogue: the products the catalogue team reviewed instead
+                         (facet serve's console and API): the latest approved or edited text
+                         is the reference, the labels they saw or corrected are the labels
   --labels-relation R    [schema.]relation: product_id + one text column per attribute
                          (default $LABELS_RELATION, facet_demo.product_labels)
   --csv FILE             a labelled photo CSV (file, attribute columns, optional caption/source)
@@ -45,6 +49,7 @@ export async function datasetCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags("dataset export", rest, {
     out: { type: "string" },
     catalogue: { type: "boolean", default: false },
+    reviewed: { type: "boolean", default: false },
     "labels-relation": { type: "string" },
     csv: { type: "string" },
     limit: { type: "string" },
@@ -62,6 +67,8 @@ export async function datasetCommand(args: string[]): Promise<number> {
   if (!values.out) throw new ConfigError("facet dataset export: --out DIR is required");
   const kinds = [values.catalogue, values.csv !== undefined, values.synthetic].filter(Boolean).length;
   if (kinds !== 1) throw new ConfigError("facet dataset export: give exactly one of --catalogue, --csv FILE or --synthetic");
+  if (values.reviewed && !values.catalogue) throw new ConfigError("facet dataset export: --reviewed goes with --catalogue (the reviews of the catalogue's products)");
+  if (values.reviewed && values["labels-relation"] !== undefined) throw new ConfigError("facet dataset export: --labels-relation does not apply to --reviewed (the labels come from the reviews)");
   const split = splitFlag(values.split as string, values["val-share"], values["test-share"]);
   const imageSize = positiveInt("dataset export", "image-size", values["image-size"], values.synthetic ? 128 : 224);
   if (imageSize % 32 !== 0) throw new ConfigError(`facet dataset export: --image-size must be a multiple of 32 (the backbones' stride), got ${imageSize}`);
@@ -88,6 +95,16 @@ export async function datasetCommand(args: string[]): Promise<number> {
     const labels = values["labels-relation"] ?? services.config.LABELS_RELATION;
     if (!/^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$/.test(labels)) throw new ConfigError(`facet dataset export: --labels-relation must be [schema.]name, got '${labels}'`);
     const images = openObjectStore(services.config.IMAGE_STORE, { ...services.s3, access: "photos" });
+    if (values.reviewed) {
+      const reviewed = await readReviewedDataset(services.ledger, images, map, { fetchTimeoutMs: services.config.FETCH_TIMEOUT_MS });
+      if (reviewed.total === 0) throw new ConfigError("facet dataset export --reviewed: no product has an approved or edited review yet (facet serve: /console/review)");
+      announce(reviewed.attributes, reviewed.dropped);
+      try {
+        return report(out, started, await write(out, imageSize, split, reviewed.attributes, reviewed.description, reviewed.products, reviewed.total));
+      } finally {
+        images.close();
+      }
+    }
     const catalogue = await readCatalogueDataset({ db: services.db, catalogue: services.config.CATALOGUE_RELATION, labels }, images, map, {
       fetchTimeoutMs: services.config.FETCH_TIMEOUT_MS,
     }).finally(() => images.close());

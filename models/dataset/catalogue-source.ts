@@ -56,7 +56,8 @@ export async function readCatalogueDataset(source: LabelsSource, images: ObjectS
   };
 }
 
-async function fetchPhotos(images: ObjectStore, keys: readonly string[], timeoutMs: number): Promise<{ ok: true; bytes: Uint8Array[] } | { ok: false; reason: string }> {
+/** A product's photos (all of them, or the reason the product is left out). */
+export async function fetchPhotos(images: ObjectStore, keys: readonly string[], timeoutMs: number): Promise<{ ok: true; bytes: Uint8Array[] } | { ok: false; reason: string }> {
   if (keys.length === 0) return { ok: false, reason: "photo_none" };
   try {
     const bytes = await Promise.all(keys.map((key) => retryTransient(() => images.get(key, { signal: AbortSignal.timeout(timeoutMs) }), { attempts: FETCH_ATTEMPTS })));

@@ -23,6 +23,11 @@ export interface SourceProduct {
   attributes: Record<string, string | null>;
   /** What the catalogue says today (the artisan's text), kept beside the house-style reference. */
   artisan: string | null;
+  /**
+   * A person's text for the product (an approved or edited description in review): the
+   * reference instead of the house-style one built from the labels (without segments).
+   */
+  reference?: string;
   /** Set when the source could not fetch the product's photos: it is left out, counted under this reason. */
   skipReason?: string;
 }
@@ -154,8 +159,8 @@ export async function writeDataset(options: DatasetWriterOptions, products: Asyn
       id: w.source.id,
       images: w.images,
       attributes,
-      reference: joinSegments(segments),
-      reference_segments: segments,
+      reference: w.source.reference ?? joinSegments(segments),
+      reference_segments: w.source.reference === undefined ? segments : null,
       artisan: w.source.artisan,
       split,
       group: groups.groupKeys[i],

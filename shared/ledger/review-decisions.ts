@@ -193,3 +193,55 @@ export async function approveMatching(
   }
   return { approved, refused };
 }
+
+/** What a person's review taught: a product's photos, the text they approved or wrote, and the labels they saw or corrected. */
+export interface ReviewedExample {
+  productId: string;
+  decision: "approve" | "edit";
+  /** The text applied on their decision (the generated one, or their edit). */
+  text: string;
+  /** The version's labels with the person's corrections over them (they saw every label and could correct it). */
+  labels: Record<string, string>;
+  /** Which labels the person corrected. */
+  corrected: string[];
+  photoKeys: string[];
+  /** The artisan's own words. */
+  artisanText: string | null;
+}
+
+const exampleRow = z.object({
+  product_id: z.string(),
+  decision: z.enum(["approve", "edit"]),
+  text: z.string(),
+  corrected: z.record(z.string(), z.string()),
+  predicted: z.record(z.string(), z.object({ label: z.string() }).loose()),
+  photo_keys: z.array(z.string()).nullable(),
+  artisan_text: z.string().nullable(),
+});
+
+/**
+ * Every product whose latest review decision approved a text (as generated or edited), still
+ * in the catalogue, by product id: `facet dataset export --catalogue --reviewed`'s rows. A product
+ * whose latest decision is a reject teaches nothing.
+ */
+export async function reviewedExamples(ctx: LedgerContext): Promise<ReviewedExample[]> {
+  const { rows } = await ctx.db.raw(
+    `select * from (
+       select distinct on (d.product_id) d.product_id, d.decision, d.text, d.attributes as corrected, v.attributes as predicted,
+              c.photo_keys, coalesce(cur.artisan_description, cur.previous_description, c.description) as artisan_text
+         from ??.review_decisions d
+         join ??.description_versions v on v.id = d.version_id
+         join ?? c on c.product_id = d.product_id
+         left join ??.current_descriptions cur on cur.product_id = d.product_id
+        order by d.product_id, d.at desc, d.id desc
+     ) latest
+     where decision <> 'reject'
+     order by product_id`,
+    [ctx.schema, ctx.schema, ctx.catalogue, ctx.schema],
+  );
+  return (rows as unknown[]).map((row) => {
+    const r = exampleRow.parse(row);
+    const labels = Object.fromEntries(Object.entries(r.predicted).map(([name, a]) => [name, r.corrected[name] ?? a.label]));
+    return { productId: r.product_id, decision: r.decision, text: r.text, labels, corrected: Object.keys(r.corrected), photoKeys: r.photo_keys ?? [], artisanText: r.artisan_text };
+  });
+}
