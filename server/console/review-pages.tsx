@@ -112,7 +112,7 @@ export function ReviewCard(props: { item: ReviewItem; ctx: PageContext; lowBelow
       <Photos productId={item.productId} count={item.photoKeys.length} size="large" />
       <p class="reasons">
         Needs a person because:{" "}
-        {item.reasons.length === 0 ? "its confidence is below the review threshold" : item.reasons.map((r) => REVIEW_REASONS[r] ?? r).join(", ")} · lowest confidence{" "}
+        {item.reasons.length === 0 ? "its confidence is below the review threshold" : item.reasons.map((r) => REVIEW_REASONS[r] ?? r).join(", ")} · lowest confidence of the attributes that gate publishing{" "}
         <Confidence value={item.minConfidence} low={props.lowBelow} />
       </p>
       <div class="texts">
