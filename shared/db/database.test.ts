@@ -16,10 +16,10 @@ afterAll(async () => {
 
 describe("migrate", () => {
   it("creates Facet's tables in its own schema, once", async () => {
-    expect(await migrate(db, schema)).toEqual(["0001-ledger", "0002-review", "0003-deliveries", "0004-run-shift", "0005-decode-crashes", "0006-access"]);
+    expect(await migrate(db, schema)).toEqual(["0001-ledger", "0002-review", "0003-deliveries", "0004-run-shift", "0005-decode-crashes", "0006-access", "0007-console-sessions"]);
     expect(await migrate(db, schema)).toEqual([]);
     const tables = await db("information_schema.tables").where({ table_schema: schema }).pluck("table_name");
-    expect(tables.sort()).toEqual(["api_tokens", "audit_log", "current_descriptions", "description_versions", "knex_migrations", "knex_migrations_lock", "review_decisions", "run_items", "runs"]);
+    expect(tables.sort()).toEqual(["api_tokens", "audit_log", "console_sessions", "current_descriptions", "description_versions", "knex_migrations", "knex_migrations_lock", "review_decisions", "run_items", "runs"]);
   });
 
   it("enforces one result per (run, product)", async () => {
