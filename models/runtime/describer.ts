@@ -3,8 +3,9 @@ import pLimit from "p-limit";
 import { PermanentError } from "../../shared/errors/index.js";
 import type { ModelBundle } from "./bundle.js";
 import { greedyDecode } from "./greedy-decoder.js";
-import { normalise, PhotoError } from "./preprocess.js";
-import { createPreprocessor, type PreparedProduct, type PreprocessorOptions, type ProductPhotos } from "./preprocessor.js";
+import { normalise } from "./normalise.js";
+import { PhotoError } from "./photo-error.js";
+import type { PreparedProduct, Preprocessor, PreprocessorOptions, ProductPhotos } from "./preprocessor.js";
 import {
   calibrate,
   decide,
@@ -108,7 +109,12 @@ export function createDescriber(bundle: ModelBundle, options: DescriberOptions =
   const familiarityThreshold = m.familiarity?.threshold;
   const slotIds = new Set(bundle.tokenizer.slots.values());
   const size = m.preprocessing.image_size;
-  const { preprocess } = createPreprocessor(m, options);
+  // Loaded on first use: an inference thread only runs prepared pixels and never loads sharp.
+  let preprocessor: Promise<Preprocessor> | undefined;
+  const preprocess = async (product: ProductPhotos): Promise<PreparedProduct> => {
+    preprocessor ??= import("./preprocessor.js").then(({ createPreprocessor }) => createPreprocessor(m, options));
+    return (await preprocessor).preprocess(product);
+  };
 
   async function inferBatch(batch: readonly PreparedProduct[]): Promise<ProductDescription[]> {
     const b = batch.length;

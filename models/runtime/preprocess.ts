@@ -1,15 +1,8 @@
 import sharp, { type Metadata } from "sharp";
-import { PermanentError } from "../../shared/errors/index.js";
+import { PHOTO_REASONS, PhotoError } from "./photo-error.js";
 
-/** Why a photo was refused. Stable codes: they are stored as a product's failure reason. */
-export const PHOTO_REASONS = {
-  empty: "photo_empty",
-  unsupported: "photo_unsupported_format",
-  corrupt: "photo_corrupt",
-  truncated: "photo_truncated",
-  tooLarge: "photo_too_large",
-} as const;
-export type PhotoReason = (typeof PHOTO_REASONS)[keyof typeof PHOTO_REASONS];
+export { PHOTO_REASONS, PhotoError, type PhotoReason } from "./photo-error.js";
+export { normalise } from "./normalise.js";
 
 /** Raster formats a marketplace photo may come in. SVG (scriptable, unbounded) and PDF are refused. */
 export const ACCEPTED_FORMATS: ReadonlySet<string> = new Set(["jpeg", "png", "webp", "gif", "tiff", "avif", "heif"]);
@@ -37,25 +30,6 @@ export interface PreprocessedPhoto {
   sourceWidth: number;
   sourceHeight: number;
   format: string;
-}
-
-/** A photo that cannot be used; `code` is one of PHOTO_REASONS. */
-export class PhotoError extends PermanentError {
-  /** Index of the photo within its product, once known. */
-  readonly photo: number | undefined;
-
-  constructor(code: PhotoReason, message: string, options?: { cause?: unknown; photo?: number }) {
-    super(code, message, options);
-    this.photo = options?.photo;
-  }
-
-  /** The same error, placed: "photo 2 of p123: ..." tells the catalogue team which file to fix. */
-  at(photo: number, productId: string): PhotoError {
-    return new PhotoError(this.code as PhotoReason, `photo ${photo + 1} of product ${productId}: ${this.message}`, {
-      cause: this,
-      photo,
-    });
-  }
 }
 
 /**
@@ -132,31 +106,6 @@ export async function preprocessPhoto(input: Uint8Array, options: PreprocessOpti
   }
 }
 
-/**
- * Write preprocessed photos into a normalised float32 NCHW tensor: (pixel/255 - mean) / std.
- * `out` holds `photos.length × 3 × size × size` values.
- */
-export function normalise(
-  photos: readonly Uint8Array[],
-  size: number,
-  mean: readonly number[],
-  std: readonly number[],
-  out: Float32Array = new Float32Array(photos.length * 3 * size * size),
-): Float32Array {
-  const plane = size * size;
-  const scale = [0, 1, 2].map((c) => 1 / (255 * (std[c] as number)));
-  const shift = [0, 1, 2].map((c) => (mean[c] as number) / (std[c] as number));
-  photos.forEach((pixels, n) => {
-    const base = n * 3 * plane;
-    for (let c = 0; c < 3; c++) {
-      const s = scale[c] as number;
-      const t = shift[c] as number;
-      const o = base + c * plane;
-      for (let i = 0; i < plane; i++) out[o + i] = (pixels[i * 3 + c] as number) * s - t;
-    }
-  });
-  return out;
-}
 
 /** The raster format named by the file's magic bytes, if it is one we accept. */
 /**
