@@ -8,18 +8,20 @@ import { closeSession, openSession } from "../../shared/ledger/console-sessions.
 import { productHistory } from "../../shared/ledger/product-history.js";
 import { approveMatching, decideReview, listReviewQueue } from "../../shared/ledger/review-decisions.js";
 import { rollbackOneProduct } from "../../shared/ledger/rollback-chunk.js";
-import { getRun, listRuns, runCounts } from "../../shared/ledger/run-ledger.js";
+import { getRun, listRuns } from "../../shared/ledger/run-ledger.js";
 import { productPhotoKeys, runItemsPage } from "../../shared/ledger/run-items-page.js";
-import { unfinishedReasons } from "../../shared/ledger/run-summary.js";
-import type { Run } from "../../shared/ledger/run.js";
+import { itemsByStateAndReason } from "../../shared/ledger/run-summary.js";
+import type { Run, RunCounts } from "../../shared/ledger/run.js";
 import { controlRun, startRun, type RunAction } from "../../producers/run-control.js";
 import { ApiError } from "../api-error.js";
 import type { ServerDeps } from "../app.js";
 import { authenticate, callerOf } from "../auth.js";
+import { MAX_TEXT } from "../limits.js";
 import { readUpload } from "../routes/describe.js";
 import { ErrorPage, DescribePage, DescribeResult, ProductPage, SignInPage } from "./other-pages.js";
 import { fragment, page, type PageContext } from "./layout.js";
-import { DecidedCard, REVIEW_REASONS, ReviewPage, type QueueFilter } from "./review-pages.js";
+import { DecidedCard, ReviewPage, type QueueFilter } from "./review-pages.js";
+import { REVIEW_REASONS } from "../../models/runtime/review-policy.js";
 import { RunDetailPage, RunProgress, RunsPage, type RunFilter, type RunProgressView } from "./runs-pages.js";
 import { servePhoto } from "./photos.js";
 import { staticAssets } from "./static-assets.js";
@@ -71,7 +73,12 @@ export function consoleErrorReply(request: FastifyRequest, reply: FastifyReply, 
 }
 
 async function progressView(deps: ServerDeps, run: Run): Promise<RunProgressView> {
-  const [counts, reasons] = await Promise.all([runCounts(deps.ledger, run.id), unfinishedReasons(deps.ledger, run.id)]);
+  const reasons = await itemsByStateAndReason(deps.ledger, run.id);
+  const counts: RunCounts = { total: 0, pending: 0, done: 0, failed: 0, skipped: 0 };
+  for (const r of reasons) {
+    counts[r.state] += r.n;
+    counts.total += r.n;
+  }
   const failures = reasons
     .filter((r) => r.state === "failed")
     .map((r) => ({ reason: r.reason ?? "unknown", n: r.n }))
@@ -81,9 +88,9 @@ async function progressView(deps: ServerDeps, run: Run): Promise<RunProgressView
 
 function queueFilter(q: Record<string, string | undefined>): QueueFilter {
   const filter: QueueFilter = {};
-  if (q.run) filter.run = q.run;
+  if (q.run) filter.runId = q.run;
   if (q.reason) {
-    if (!(q.reason in REVIEW_REASONS)) throw new ApiError(400, "invalid", `reason must be one of ${Object.keys(REVIEW_REASONS).join(", ")}, got '${q.reason}'`, "reason", "enum");
+    if (!(REVIEW_REASONS as readonly string[]).includes(q.reason)) throw new ApiError(400, "invalid", `reason must be one of ${REVIEW_REASONS.join(", ")}, got '${q.reason}'`, "reason", "enum");
     filter.reason = q.reason;
   }
   if (q.max_confidence) {
@@ -188,7 +195,7 @@ export function consoleRoutes(deps: ServerDeps) {
       const mode = body.mode === "apply" ? "apply" : body.mode === "shadow" || body.mode === undefined ? "shadow" : undefined;
       if (mode === undefined) throw new ApiError(400, "invalid", `mode must be shadow or apply, got '${String(body.mode)}'`, "mode", "enum");
       const selection = category === "" ? ({ kind: "all" } as const) : ({ kind: "category", category } as const);
-      const run = await startRun(deps.ledger, deps.models, { model, selection, mode, priority: 100, allowEmpty: false, allowEmptyHint: "a selection that matches products", trigger: "console" });
+      const run = await startRun(deps.ledger, deps.models, { model, selection, mode, priority: 100, allowEmpty: false, allowEmptyHint: 'POST /v1/runs with "allow_empty": true', trigger: "console" });
       await recordAudit(deps.ledger, { actor: callerOf(request), action: "run.start", subject: run.id, detail: { model: run.model_version, selection, mode: run.mode, priority: run.priority, via: "console" } });
       return reply.redirect(`/console/runs/${encodeURIComponent(run.id)}`, 303);
     });
@@ -232,9 +239,7 @@ export function consoleRoutes(deps: ServerDeps) {
       const filter = queueFilter(q);
       const after = afterParam(q.after);
       const items = await listReviewQueue(deps.ledger, {
-        ...(filter.run !== undefined ? { runId: filter.run } : {}),
-        ...(filter.reason !== undefined ? { reason: filter.reason } : {}),
-        ...(filter.maxConfidence !== undefined ? { maxConfidence: filter.maxConfidence } : {}),
+        ...filter,
         limit: PAGE_SIZE,
         ...(after !== undefined ? { afterId: after } : {}),
       });
@@ -254,13 +259,13 @@ export function consoleRoutes(deps: ServerDeps) {
     app.post("/review/approve", { ...review, schema: { hide: true } }, async (request, reply) => {
       const body = (request.body ?? {}) as Record<string, string | undefined>;
       const filter = queueFilter(body);
-      if (filter.run === undefined && filter.reason === undefined && filter.maxConfidence === undefined) {
+      if (filter.runId === undefined && filter.reason === undefined && filter.maxConfidence === undefined) {
         throw new ApiError(400, "invalid", "a bulk approve needs a filter (run, reason or confidence): it never approves the whole queue by accident", "filter", "filter_required");
       }
       const result = await approveMatching(
         deps.ledger,
         deps.applyFunction,
-        { ...(filter.run !== undefined ? { runId: filter.run } : {}), ...(filter.reason !== undefined ? { reason: filter.reason } : {}), ...(filter.maxConfidence !== undefined ? { maxConfidence: filter.maxConfidence } : {}) },
+        filter,
         callerOf(request),
         BULK_LIMIT,
       );
@@ -273,8 +278,8 @@ export function consoleRoutes(deps: ServerDeps) {
       const body = (request.body ?? {}) as Record<string, unknown>;
       const decision = body.decision;
       if (decision !== "approve" && decision !== "reject") throw new ApiError(400, "invalid", `decision must be approve or reject, got '${String(decision)}'`, "decision", "enum");
-      const [item] = await listReviewQueue(deps.ledger, { afterId: versionId - 1, limit: 1 });
-      if (!item || item.versionId !== versionId) throw new NotFoundError(`version ${versionId} is not waiting for review (decided already, or unknown)`);
+      const [item] = await listReviewQueue(deps.ledger, { versionId, limit: 1 });
+      if (!item) throw new NotFoundError(`version ${versionId} is not waiting for review (decided already, or unknown)`);
       const edit = decision === "approve" ? editOf(item.description, item.attributes, body, deps.describer.attributes) : undefined;
       const kind = decision === "reject" ? "reject" : edit ? "edit" : "approve";
       const caller = callerOf(request);
@@ -340,7 +345,7 @@ export function editOf(
 ): { text: string; attributes?: Record<string, string> } | undefined {
   const text = typeof body.text === "string" ? body.text.replace(/\r\n/g, "\n").trim() : generated;
   if (text === "") throw new ApiError(400, "invalid", "the text to approve is empty: write one, or reject", "text", "required");
-  if (text.length > 5000) throw new ApiError(400, "invalid", `the text is ${text.length} characters; at most 5000`, "text", "max_length");
+  if (text.length > MAX_TEXT) throw new ApiError(400, "invalid", `the text is ${text.length} characters; at most ${MAX_TEXT}`, "text", "max_length");
   const corrected: Record<string, string> = {};
   for (const [name, predicted] of Object.entries(attributes)) {
     const given = body[`attr.${name}`];

@@ -1,8 +1,8 @@
 import type { ProductDescription } from "../../models/runtime/describer.js";
 import type { ProductVersion } from "../../shared/ledger/product-history.js";
-import { MAX_PHOTOS } from "../limits.js";
+import { MAX_PHOTOS, MAX_TEXT } from "../limits.js";
 import { Confidence, CsrfField, may, Photos, runUrl, When, type PageContext } from "./layout.js";
-import { REVIEW_REASONS } from "./review-pages.js";
+import { reasonLabel } from "./review-pages.js";
 
 /** The describe page: upload 1–3 photos (and the artisan's text) and see what the model makes of them. */
 export function DescribePage(props: { ctx: PageContext; accept: string; result?: ProductDescription }) {
@@ -24,7 +24,7 @@ export function DescribePage(props: { ctx: PageContext; accept: string; result?:
         </p>
         <p>
           <label for="d-text">The artisan's text (optional: a result that contradicts it goes to review)</label>
-          <textarea id="d-text" name="text" rows={3} maxLength={5000}></textarea>
+          <textarea id="d-text" name="text" rows={3} maxLength={MAX_TEXT}></textarea>
         </p>
         <button type="submit">Describe</button> <span id="describing" class="indicator">Describing…</span>
       </form>
@@ -72,7 +72,7 @@ export function DescribeResult(props: { result: ProductDescription }) {
         {r.review.decision === "apply" ? (
           <span class="ok">Could be published as is.</span>
         ) : (
-          <span class="warn">Needs a person: {r.review.reasons.map((x) => REVIEW_REASONS[x] ?? x).join(", ")}.</span>
+          <span class="warn">Needs a person: {r.review.reasons.map(reasonLabel).join(", ")}.</span>
         )}{" "}
         Model {r.model.name} {r.model.version}; {r.photosUsed} photo{r.photosUsed === 1 ? "" : "s"} used.
       </p>
@@ -125,7 +125,7 @@ export function ProductPage(props: { productId: string; photoCount: number; vers
                 </td>
                 <td>
                   {v.status}
-                  {v.reasons.length > 0 && <div class="muted">{v.reasons.map((r) => REVIEW_REASONS[r] ?? r).join(", ")}</div>}
+                  {v.reasons.length > 0 && <div class="muted">{v.reasons.map(reasonLabel).join(", ")}</div>}
                 </td>
                 <td class="text">{v.description}</td>
                 <td>

@@ -1,18 +1,22 @@
-import type { ReviewItem } from "../../shared/ledger/review-decisions.js";
+import type { ReviewReason } from "../../models/runtime/review-policy.js";
+import type { ReviewFilter, ReviewItem } from "../../shared/ledger/review-decisions.js";
+import { MAX_TEXT } from "../limits.js";
 import { Confidence, CsrfField, may, Photos, productUrl, runUrl, type PageContext } from "./layout.js";
 
-/** The review reasons a queue may be narrowed to, with what a person reads. */
-export const REVIEW_REASONS: Record<string, string> = {
+/** Each review reason (models/runtime/review-policy.ts), as a person reads it. */
+export const REASON_LABELS: Record<ReviewReason, string> = {
   low_confidence: "Low confidence",
   unfamiliar_photo: "Unfamiliar photo",
   text_incomplete: "Text incomplete",
   contradicts_seller: "Contradicts the artisan",
 };
 
-export interface QueueFilter {
-  run?: string;
-  reason?: string;
-  maxConfidence?: number;
+/** The queue's filter, as the ledger takes it. */
+export type QueueFilter = Omit<ReviewFilter, "limit" | "afterId" | "versionId">;
+
+/** What a reason code reads as (the code itself for one this console does not name). */
+export function reasonLabel(code: string): string {
+  return (REASON_LABELS as Record<string, string>)[code] ?? code;
 }
 
 /** The labels each attribute may take (the served model's), offered while correcting one. */
@@ -21,17 +25,17 @@ export type Vocabulary = ReadonlyArray<{ name: string; labels: readonly string[]
 /** The review queue: filters, a bulk approve of what they match, and one card per version. */
 export function ReviewPage(props: { items: ReviewItem[]; filter: QueueFilter; vocabulary: Vocabulary; lowBelow: number; ctx: PageContext; notice?: string; next?: number }) {
   const { ctx, filter } = props;
-  const filtered = filter.run !== undefined || filter.reason !== undefined || filter.maxConfidence !== undefined;
+  const filtered = filter.runId !== undefined || filter.reason !== undefined || filter.maxConfidence !== undefined;
   return (
     <>
       {props.notice && <p class="notice">{props.notice}</p>}
       <form class="filters" method="get" action="/console/review" aria-label="Filter the queue">
         <label for="f-run">Run</label>
-        <input id="f-run" name="run" value={filter.run ?? ""} maxLength={200} />
+        <input id="f-run" name="run" value={filter.runId ?? ""} maxLength={200} />
         <label for="f-reason">Reason</label>
         <select id="f-reason" name="reason">
           <option value="">Any</option>
-          {Object.entries(REVIEW_REASONS).map(([code, label]) => (
+          {Object.entries(REASON_LABELS).map(([code, label]) => (
             <option key={code} value={code} selected={filter.reason === code}>
               {label}
             </option>
@@ -44,7 +48,7 @@ export function ReviewPage(props: { items: ReviewItem[]; filter: QueueFilter; vo
       {may(ctx, "reviewer") && filtered && props.items.length > 0 && (
         <form method="post" action="/console/review/approve" class="bulk">
           <CsrfField csrf={ctx.csrf} />
-          {filter.run !== undefined && <input type="hidden" name="run" value={filter.run} />}
+          {filter.runId !== undefined && <input type="hidden" name="run" value={filter.runId} />}
           {filter.reason !== undefined && <input type="hidden" name="reason" value={filter.reason} />}
           {filter.maxConfidence !== undefined && <input type="hidden" name="max_confidence" value={String(filter.maxConfidence)} />}
           <button type="submit">Approve everything this filter matches</button>
@@ -68,7 +72,7 @@ export function ReviewPage(props: { items: ReviewItem[]; filter: QueueFilter; vo
         <p>
           <a
             href={`/console/review?${new URLSearchParams({
-              ...(filter.run !== undefined ? { run: filter.run } : {}),
+              ...(filter.runId !== undefined ? { run: filter.runId } : {}),
               ...(filter.reason !== undefined ? { reason: filter.reason } : {}),
               ...(filter.maxConfidence !== undefined ? { max_confidence: String(filter.maxConfidence) } : {}),
               after: String(props.next),
@@ -112,7 +116,7 @@ export function ReviewCard(props: { item: ReviewItem; ctx: PageContext; lowBelow
       <Photos productId={item.productId} count={item.photoKeys.length} size="large" />
       <p class="reasons">
         Needs a person because:{" "}
-        {item.reasons.length === 0 ? "its confidence is below the review threshold" : item.reasons.map((r) => REVIEW_REASONS[r] ?? r).join(", ")} · lowest confidence of the attributes that gate publishing{" "}
+        {item.reasons.length === 0 ? "its confidence is below the review threshold" : item.reasons.map(reasonLabel).join(", ")} · lowest confidence of the attributes that gate publishing{" "}
         <Confidence value={item.minConfidence} low={props.lowBelow} />
       </p>
       <div class="texts">
@@ -131,7 +135,7 @@ export function ReviewCard(props: { item: ReviewItem; ctx: PageContext; lowBelow
           <label for={`${id}-text`}>
             <h3>Generated text (what is published on approve)</h3>
           </label>
-          <textarea id={`${id}-text`} name="text" rows={4} maxLength={5000} required readOnly={!canDecide}>
+          <textarea id={`${id}-text`} name="text" rows={4} maxLength={MAX_TEXT} required readOnly={!canDecide}>
             {item.description}
           </textarea>
           <fieldset class="attrs-edit">

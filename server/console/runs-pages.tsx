@@ -13,7 +13,7 @@ export interface RunProgressView {
 const ACTIVE = new Set(["snapshotting", "running", "paused"]);
 
 /** Products a second since the run started, and the time left at that rate (null while it cannot be told). */
-export function pace(view: RunProgressView, now = Date.now()): { rate: number | null; etaSeconds: number | null } {
+function pace(view: RunProgressView, now = Date.now()): { rate: number | null; etaSeconds: number | null } {
   const { run, counts } = view;
   const finished = counts.done + counts.failed + counts.skipped;
   if (!run.started_at || finished === 0) return { rate: null, etaSeconds: null };

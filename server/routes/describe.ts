@@ -4,10 +4,8 @@ import type { ProductDescription } from "../../models/runtime/describer.js";
 import { ACCEPTED_FORMATS } from "../../models/runtime/preprocess.js";
 import { ApiError } from "../api-error.js";
 import type { ServerDeps } from "../app.js";
-import { MAX_PHOTOS } from "../limits.js";
+import { MAX_PHOTOS, MAX_TEXT } from "../limits.js";
 
-/** Longest artisan text taken with a describe request, characters. */
-const MAX_TEXT = 5000;
 
 const attribute = {
   type: "object",
@@ -35,7 +33,7 @@ const describeResponse = {
 } as const;
 
 /** What the API answers for a described product. */
-export function describeJson(d: ProductDescription) {
+function describeJson(d: ProductDescription) {
   return {
     description: d.description,
     attributes: Object.fromEntries(Object.entries(d.attributes).map(([name, a]) => [name, { label: a.label, confidence: a.confidence, stated: a.stated }])),

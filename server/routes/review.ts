@@ -1,19 +1,19 @@
 import type { FastifyInstance } from "fastify";
+import { REVIEW_REASONS } from "../../models/runtime/review-policy.js";
 import { productHistory } from "../../shared/ledger/product-history.js";
 import { rollbackOneProduct } from "../../shared/ledger/rollback-chunk.js";
 import { approveMatching, decideReview, listReviewQueue, type ReviewDecisionKind, type ReviewItem } from "../../shared/ledger/review-decisions.js";
 import { ApiError } from "../api-error.js";
 import type { ServerDeps } from "../app.js";
 import { callerOf } from "../auth.js";
+import { MAX_TEXT } from "../limits.js";
 
-/** Longest text a reviewer may apply, characters. */
-const MAX_TEXT = 5000;
 /** Most versions one bulk approve decides. */
 const BULK_LIMIT = 1000;
 
 const filterProperties = {
   run: { type: "string", minLength: 1, maxLength: 200 },
-  reason: { type: "string", enum: ["unfamiliar_photo", "low_confidence", "text_incomplete", "contradicts_seller"] },
+  reason: { type: "string", enum: [...REVIEW_REASONS] },
   max_confidence: { type: "number", minimum: 0, maximum: 1 },
 } as const;
 

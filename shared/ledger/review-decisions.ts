@@ -44,6 +44,8 @@ export interface ReviewFilter {
   limit?: number;
   /** Page after this version id (the queue is in id order). */
   afterId?: number;
+  /** Only this version (while it waits for review). */
+  versionId?: number;
 }
 
 const itemRow = z.object({
@@ -81,6 +83,7 @@ export async function listReviewQueue(ctx: LedgerContext, filter: ReviewFilter =
   if (filter.reason !== undefined) q.whereRaw("? = any(v.review_reasons)", [filter.reason]);
   if (filter.maxConfidence !== undefined) q.where("v.min_confidence", "<=", filter.maxConfidence);
   if (filter.afterId !== undefined) q.where("v.id", ">", filter.afterId);
+  if (filter.versionId !== undefined) q.where("v.id", filter.versionId);
   const rows: unknown[] = await q;
   return rows.map((row) => {
     const r = itemRow.parse(row);

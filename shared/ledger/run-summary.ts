@@ -12,17 +12,15 @@ export async function versionStatuses(ctx: LedgerContext, runId: string): Promis
   return rows.map((row) => statusCountSchema.parse(row));
 }
 
+/** A run's items by state and reason (one pass over its items: the counts and the failures both come from it). */
+export async function itemsByStateAndReason(ctx: LedgerContext, runId: string) {
+  const rows: unknown[] = await ctx.db.withSchema(ctx.schema).table("run_items").where({ run_id: runId }).select("state", "reason").count({ n: "*" }).groupBy("state", "reason");
+  return rows.map((row) => reasonCountSchema.parse(row));
+}
+
 /** A run's items that did not end `done`, by state and reason. */
 export async function unfinishedReasons(ctx: LedgerContext, runId: string) {
-  const rows: unknown[] = await ctx.db
-    .withSchema(ctx.schema)
-    .table("run_items")
-    .where({ run_id: runId })
-    .whereNot({ state: "done" })
-    .select("state", "reason")
-    .count({ n: "*" })
-    .groupBy("state", "reason");
-  return rows.map((row) => reasonCountSchema.parse(row));
+  return (await itemsByStateAndReason(ctx, runId)).filter((r) => r.state !== "done");
 }
 
 /** The first `limit` products (by id) whose current description the run applied: the text it replaced and the catalogue's text now. */
