@@ -31,3 +31,17 @@ export async function migrate(db: Db, schema: string): Promise<string[]> {
   ];
   return applied;
 }
+
+/**
+ * The migrations this build knows that are not applied in `schema`, in order (all of them when
+ * the schema or its migrations table does not exist yet). Read only: knex's `migrate.list` and
+ * `migrate.status` create the migrations tables when they are missing, and a check that polls
+ * while another process migrates (`facet db wait`) must not race it to do that.
+ */
+export async function pendingMigrations(db: Db, schema: string): Promise<string[]> {
+  const known = await migrationSource(schema).getMigrations([]);
+  const table = (await db.raw("select to_regclass(format('%I.knex_migrations', ?::text)) is not null as present", [schema])) as { rows: Array<{ present: boolean }> };
+  if (!table.rows[0]?.present) return known;
+  const applied = new Set(await db.withSchema(schema).table("knex_migrations").pluck<string[]>("name"));
+  return known.filter((name) => !applied.has(name));
+}
