@@ -5,7 +5,7 @@
  * - every alert has severity, summary, description and a runbook_url whose heading exists in
  *   RUNBOOK.md, a unit test where it fires and one where it does not, and reads only metrics
  *   listed in shared/metrics/METRICS.md (or `up`, or a recording rule of the file);
- * - the Kubernetes scrape jobs select the pods deploy/kubernetes/*.yaml label, and a real
+ * - the Kubernetes scrape jobs select the pods deploy/kubernetes/base/*.yaml label, and a real
  *   Prometheus applies their relabelling as intended (pods fed through file_sd with the
  *   __meta_kubernetes_* labels Kubernetes discovery would give them).
  * promtool and prometheus come from Debian's `prometheus` package (.ci/run installs it); the
@@ -26,7 +26,7 @@ const RULE_TESTS = "deploy/prometheus/tests/facet-alerts.test.yml";
 const CONFIG = "deploy/prometheus/prometheus.yml";
 const RUNBOOK = "deploy/prometheus/RUNBOOK.md";
 const METRICS_DOC = "shared/metrics/METRICS.md";
-const K8S_SCRAPE = "deploy/kubernetes/prometheus-scrape.yaml";
+const K8S_SCRAPE = "deploy/kubernetes/prometheus-scrape/prometheus-scrape.yaml";
 
 const PROMTOOL = ["/usr/bin/promtool", "/usr/local/bin/promtool"].find((p) => existsSync(p));
 const PROMETHEUS = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"].find((p) => existsSync(p));
@@ -284,7 +284,7 @@ describe("Kubernetes scrape jobs", () => {
     expect(scrape_configs.map((j) => j.job_name)).toEqual(["facet-worker", "facet-producer"]);
     for (const job of scrape_configs) {
       const role = job.job_name.replace(/^facet-/, "");
-      const labels = podLabels(`deploy/kubernetes/${role}.yaml`);
+      const labels = podLabels(`deploy/kubernetes/base/${role}.yaml`);
       expect(job.kubernetes_sd_configs?.[0]?.role).toBe("pod");
       const keep = (job.relabel_configs ?? []).filter((r) => r.action === "keep");
       const byPodLabels = keep.find((r) => r.source_labels?.every((l) => l.startsWith("__meta_kubernetes_pod_label_")));
@@ -316,8 +316,8 @@ describe("Kubernetes scrape jobs", () => {
 
     beforeAll(async () => {
       tmp = await mkdtemp(path.join(os.tmpdir(), "facet-k8s-relabel-"));
-      const worker = podLabels("deploy/kubernetes/worker.yaml");
-      const producer = podLabels("deploy/kubernetes/producer.yaml");
+      const worker = podLabels("deploy/kubernetes/base/worker.yaml");
+      const producer = podLabels("deploy/kubernetes/base/producer.yaml");
       await writeFile(path.join(tmp, "pods.json"), JSON.stringify([
         pod("facet-worker-7d9f-abcde", "10.0.0.1", worker, "metrics"),
         pod("facet-worker-7d9f-abcde", "10.0.0.1", worker, "debug"), // another port of the same pod

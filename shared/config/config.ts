@@ -159,6 +159,22 @@ export const configSchema = z
 export type FacetConfig = z.output<typeof configSchema>;
 
 /**
+ * Environment variables Facet's deployments set that configSchema does not read: libraries read
+ * them. A pod's environment holds these and configSchema's keys, nothing else (deploy/'s tests
+ * check every manifest against both lists).
+ */
+export const LIBRARY_ENV = {
+  /** The AWS SDK's credentials, for the S3 photo and model stores (IMAGE_STORE, MODEL_STORE). */
+  AWS_ACCESS_KEY_ID: "AWS SDK",
+  AWS_SECRET_ACCESS_KEY: "AWS SDK",
+  /**
+   * libuv's thread pool, where sharp decodes photos (Node's default 4): a worker with more cores
+   * than that (a GPU worker, fed by photo decoding) raises it to decode more photos at once.
+   */
+  UV_THREADPOOL_SIZE: "Node.js (libuv)",
+} as const;
+
+/**
  * Parse the environment (only the keys above are read; an empty value counts as unset).
  * An invalid value throws a ConfigError whose one-line message names the variable and the rule.
  */
