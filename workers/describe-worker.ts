@@ -47,10 +47,8 @@ export function startDescribeWorker(options: DescribeWorkerOptions) {
   const log = repeatLimited(options.logger);
   for (const w of workers) {
     w.on("error", (err) => {
-      // After a Redis flush the jobs in hand have no keys left: expected, and the producer
-      // enqueues their items again (producers/lost-jobs.ts).
-      const vanished = /Missing (key|lock) for job/.test(err.message);
-      log(vanished ? "warn" : "error", { err, queue: w.name }, vanished ? "a job in hand vanished from Redis (a flush?); the producer enqueues it again" : "worker error", vanished ? "vanished" : err.message);
+      const kind = workerErrorKind(err.message);
+      log(kind.level, { err, queue: w.name }, kind.message, kind.key);
     });
   }
 
@@ -73,4 +71,18 @@ export function startDescribeWorker(options: DescribeWorkerOptions) {
     return stopping;
   }
   return { workers, start, stop, stopped: () => stopping !== undefined };
+}
+
+/**
+ * How a BullMQ worker's `error` event is logged: its level, message and the key that
+ * rate-limits its repeats (repeatLimited). Jobs vanished from Redis (a flush: "Missing key/lock
+ * for job …") and locks that could not be renewed (a flush, or a lock lost to another worker
+ * after a stall) are expected in an outage, and the producer enqueues such items again
+ * (producers/lost-jobs.ts): warn, one line per kind, not one per job. Anything else is an error,
+ * rate-limited by its message with job ids left out.
+ */
+export function workerErrorKind(message: string): { level: "warn" | "error"; message: string; key: string } {
+  if (/Missing (key|lock) for job/.test(message)) return { level: "warn", message: "a job in hand vanished from Redis (a flush?); the producer enqueues it again", key: "vanished" };
+  if (/could not renew lock for job/.test(message)) return { level: "warn", message: "a job's lock could not be renewed (Redis flushed, or another worker took the job after a stall); the producer enqueues it again if it is lost", key: "lock_lost" };
+  return { level: "error", message: "worker error", key: message.replace(/job \S+/g, "job …") };
 }
