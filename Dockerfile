@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # One image for every role: the command chooses it (worker | producer | serve | run … | db migrate).
-# It runs the compiled JavaScript (dist/, `npm run build`); TypeScript, tsx and every other dev
+# It runs the compiled JavaScript, bundled (dist/bundle/, `npm run build`); TypeScript, tsx and every other dev
 # dependency stay in the build stage. Two targets:
 #
 #   docker build --target cpu  -t facet:1.0.0 .        (the default target: the last stage)
@@ -33,6 +33,8 @@ COPY models/catalogue models/catalogue
 COPY models/dataset models/dataset
 COPY models/review models/review
 COPY models/card models/card
+# The build's last step bundles dist/ into dist/bundle/, which bin/facet.mjs runs.
+COPY bin/bundle.mjs bin/bundle.mjs
 RUN npm run build \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 

@@ -8,7 +8,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 300_000,
     pool: "forks",
-    // Tests spawn `facet` (bin/facet.mjs runs dist/): compile it first.
+    // Tests spawn `facet` (bin/facet.mjs runs dist/bundle/): compile and bundle it first.
     globalSetup: ["./test/build-dist.ts"],
     reporters: ["default", "./test/summary-reporter.ts"],
   },

@@ -123,6 +123,14 @@ describe("Dockerfile", () => {
     expect([...folders].filter((f) => !copied.has(f))).toEqual([]);
   });
 
+  it("copies every script `npm run build` runs with node (the bundle step) into the build stage", () => {
+    const build = (JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts.build as string;
+    const scripts = [...build.matchAll(/\bnode (\S+\.m?js)\b/g)].map((m) => m[1] as string);
+    expect(scripts).toContain("bin/bundle.mjs");
+    const copied = new Set(copies(stage("build")).flatMap((c) => c.sources));
+    expect(scripts.filter((s) => !copied.has(s))).toEqual([]);
+  });
+
   it.each(FINAL_STAGES)("%s holds every file the shipped code reads by repoPath()", (name) => {
     const shipped = ["cli", "shared", "workers", "producers", "server", "models"].flatMap((d) => sourceFiles(path.join(ROOT, d)));
     const read = new Set(shipped.flatMap((f) => [...readFileSync(f, "utf8").matchAll(/repoPath\("([^"]+)"\)/g)].map((m) => m[1] as string)));

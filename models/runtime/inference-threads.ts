@@ -12,8 +12,10 @@ import { Worker } from "node:worker_threads";
 export const DEFAULT_INFERENCE_THREADS = 2;
 
 /**
- * A thread's entry: the compiled module itself in dist/; from the TypeScript sources (tsx,
- * vitest), a stub that registers tsx in the thread first (a thread has its own loaders).
+ * A thread's entry: the compiled module beside this one (in dist/, and in dist/bundle/, where
+ * bin/bundle.mjs emits the thread's own entry under this name beside the chunk holding this
+ * code); from the TypeScript sources (tsx, vitest), a stub that registers tsx in the thread
+ * first (a thread has its own loaders).
  */
 const THREAD_ENTRY = import.meta.url.endsWith(".ts") ? new URL("./inference-thread.mjs", import.meta.url) : new URL("./inference-thread-main.js", import.meta.url);
 

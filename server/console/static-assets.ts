@@ -11,7 +11,8 @@ export interface Asset {
 /**
  * The console's scripts and styles, read once at start: htmx from its npm package (no CDN: the
  * console works offline) and the console's own files from `static/` beside this module (the
- * build copies the folder into dist/). Only these names are served.
+ * build copies the folder beside the bundle, dist/bundle/static/: bin/bundle.mjs). Only these
+ * names are served.
  */
 export function staticAssets(): Map<string, Asset> {
   const require = createRequire(import.meta.url);
