@@ -47,32 +47,26 @@ export async function preprocessPhoto(input: Uint8Array, options: PreprocessOpti
   const maxPixels = options.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS;
   if (input.byteLength === 0) throw new PhotoError(PHOTO_REASONS.empty, "photo is empty (0 bytes)");
   const sniffed = sniffFormat(input);
-  if (sniffed) {
-    try {
-      return { pixels: await decode(input, options, maxPixels), size: options.imageSize, format: sniffed };
-    } catch (cause) {
-      // The header says why, if it can (too large, not an accepted format, damaged); else the decode's failure does.
-      throw decodeFailure((await readHeader(input, maxPixels)).format, input, cause);
-    }
-  }
-  const { format } = await readHeader(input, maxPixels);
+  // Bytes no magic number names: libvips' reading of the header says what they are, first.
+  const format = sniffed ?? (await readHeader(input, maxPixels, sniffed)).format;
   try {
     return { pixels: await decode(input, options, maxPixels), size: options.imageSize, format };
   } catch (cause) {
-    throw decodeFailure(format, input, cause);
+    // The header says why, if it can (too large, not an accepted format, damaged); else the decode's failure does.
+    throw decodeFailure(sniffed ? (await readHeader(input, maxPixels, sniffed)).format : format, input, cause);
   }
 }
 
 /**
  * The photo's header, read without decoding (so an oversized claim costs nothing): its format,
- * which must be accepted, and a size within `maxPixels`. Throws PhotoError otherwise.
+ * which must be accepted, and a size within `maxPixels`. Throws PhotoError otherwise (`sniffed`,
+ * the format its magic bytes name, tells a damaged header from bytes that are no image).
  */
-async function readHeader(input: Uint8Array, maxPixels: number): Promise<{ format: string }> {
+async function readHeader(input: Uint8Array, maxPixels: number, sniffed: string | undefined): Promise<{ format: string }> {
   let meta: Metadata;
   try {
     meta = await sharp(input, { limitInputPixels: false }).metadata();
   } catch (cause) {
-    const sniffed = sniffFormat(input);
     if (sniffed && endsWhole(sniffed, input) === false) throw new PhotoError(PHOTO_REASONS.truncated, `${sniffed} photo is cut short (${firstLine(cause)})`, { cause });
     if (sniffed) throw new PhotoError(PHOTO_REASONS.corrupt, `${sniffed} header is damaged (${firstLine(cause)})`, { cause });
     throw new PhotoError(PHOTO_REASONS.unsupported, `not a readable image (${firstLine(cause)})`, { cause });
@@ -124,7 +118,6 @@ function decodeFailure(format: string, input: Uint8Array, cause: unknown): Photo
   return new PhotoError(truncated ? PHOTO_REASONS.truncated : PHOTO_REASONS.corrupt, `${format} photo could not be decoded (${text})`, { cause });
 }
 
-/** The raster format named by the file's magic bytes, if it is one we accept. */
 /**
  * Whether the bytes end the way a whole file of `format` ends (undefined: the format gives no such
  * sign). JPEG: its end-of-image marker FF D9 (trailing padding allowed); PNG: the IEND chunk;
@@ -147,6 +140,7 @@ export function endsWhole(format: string, b: Uint8Array): boolean | undefined {
   }
 }
 
+/** The raster format named by the file's magic bytes, if it is one we accept. */
 export function sniffFormat(b: Uint8Array): string | undefined {
   const ascii = (from: number, to: number) => String.fromCharCode(...b.subarray(from, to));
   if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "jpeg";
