@@ -45,7 +45,7 @@ let promUrl: string;
 let workerUrl: string;
 let producerUrl: string;
 let runId: string;
-const duringRun: { second?: number; stages?: Record<string, number> } = {};
+const duringRun: { second?: number; stages?: Record<string, number>; pacedSteps: number } = { pacedSteps: 0 };
 const processedSeen: number[] = [];
 /** Dashboard queries (by a readable key) that returned data, and any that failed to parse. */
 const withData = new Set<string>();
@@ -78,6 +78,13 @@ function sample(text: string, name: string, filter = ""): number {
     .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
 }
 
+/** The single value of an instant query, or undefined when it returned no series. */
+async function promValue(expr: string): Promise<number | undefined> {
+  const r = await promQuery(expr);
+  const first = r.data?.result[0] as { value: [number, string] } | undefined;
+  return first ? Number(first.value[1]) : undefined;
+}
+
 async function promQuery(expr: string): Promise<{ status: string; error?: string; data?: { result: unknown[] } }> {
   const res = await fetch(`${promUrl}/api/v1/query?${new URLSearchParams({ query: expr })}`);
   return (await res.json()) as { status: string; error?: string; data?: { result: unknown[] } };
@@ -93,7 +100,8 @@ describe.skipIf(!hasPrometheus)("observability with a real Prometheus", () => {
     // One product's first photo is corrupt (fails alone); another's is refused twice with 503 SlowDown (retried).
     const rows = await t.db.from(ledger.catalogue).orderBy("product_id").limit(3).select("product_id", "photo_keys");
     await s3.put("shop", `photos/${rows[0].photo_keys[0]}`, new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]));
-    proxy = await startFaultProxy(s3.endpoint, { match: rows[1].photo_keys[0], failures: 2 });
+    // Photo GETs pass the proxy only as the test allows (see the paced run below).
+    proxy = await startFaultProxy(s3.endpoint, { match: rows[1].photo_keys[0], failures: 2, gate: "/photos/" });
     await mkdir(path.join(tmp, "models"), { recursive: true });
     await cp(DEMO_MODEL_DIR, path.join(tmp, "models/1.0.0"), { recursive: true });
     const [workerPort, producerPort, promPort] = [await freePort(), await freePort(), await freePort()];
@@ -114,6 +122,8 @@ describe.skipIf(!hasPrometheus)("observability with a real Prometheus", () => {
       WORKER_CONCURRENCY: "4",
       INFERENCE_THREADS: "1",
       SHUTDOWN_DEADLINE_MS: "5000",
+      // Photo requests wait in the proxy while the run is paced: no fetch may time out there.
+      FETCH_TIMEOUT_MS: "120000",
       LOG_LEVEL: "warn",
     };
     const migrated = await runFacet(["db", "migrate"], { ...process.env, ...env });
@@ -164,10 +174,30 @@ describe.skipIf(!hasPrometheus)("observability with a real Prometheus", () => {
     })();
     await waitFor("worker ready", async () => (await get(`${workerUrl}/readyz`)).status === 200, 60_000);
     await waitFor("both targets up", async () => {
-      const r = await promQuery('sum(up{job=~"facet-worker|facet-producer"})');
-      return Number((r.data?.result[0] as { value: [number, string] } | undefined)?.value[1]) === 2;
+      return (await promValue('sum(up{job=~"facet-worker|facet-producer"})')) === 2;
     }, 60_000);
-    await waitFor("run completed", async () => (await getRun(ledger, runId)).state === "completed", 120_000);
+    // The run is paced so that Prometheus sees it move through several scrapes however fast
+    // this machine is: photo GETs pass the proxy 16 at a time, and the next 16 only once the
+    // worker has processed more products and Prometheus has scraped both the worker's counter
+    // and the producer's ledger counts where the run now stands.
+    let processedAtLastStep = 0;
+    while ((await getRun(ledger, runId)).state !== "completed") {
+      proxy.allow(16);
+      await waitFor("prometheus caught up with the paced run", async () => {
+        if ((await getRun(ledger, runId)).state === "completed") return true;
+        if (proxy.held() === 0) return false;
+        const processed = sample((await get(`${workerUrl}/metrics`)).body, "facet_products_processed_total");
+        if (processed <= processedAtLastStep) return false;
+        const counts = await runCounts(ledger, runId);
+        const ended = counts.done + counts.failed + counts.skipped;
+        const caughtUp = (await promValue("sum(facet_products_processed_total)")) === processed && (await promValue(`sum(facet_run_products{run_id="${runId}", state=~"done|failed|skipped"})`)) === ended;
+        if (caughtUp) {
+          processedAtLastStep = processed;
+          duringRun.pacedSteps++;
+        }
+        return caughtUp;
+      }, 60_000);
+    }
     polling = false;
     await Promise.all([poller, evaluator]);
     const text = (await get(`${workerUrl}/metrics`)).body;
@@ -175,12 +205,10 @@ describe.skipIf(!hasPrometheus)("observability with a real Prometheus", () => {
     duringRun.stages = Object.fromEntries(["fetch", "preprocess", "batch_wait", "inference", "write"].map((s) => [s, sample(text, "facet_stage_duration_seconds_count", `stage="${s}"`)]));
     // Prometheus has the final counts, and two more scrapes for rate windows.
     await waitFor("prometheus saw the whole run", async () => {
-      const r = await promQuery(`sum(facet_run_products{run_id="${runId}", state=~"done|failed|skipped"})`);
-      return Number((r.data?.result[0] as { value: [number, string] } | undefined)?.value[1]) === PRODUCTS;
+      return (await promValue(`sum(facet_run_products{run_id="${runId}", state=~"done|failed|skipped"})`)) === PRODUCTS;
     }, 60_000);
     await waitFor("prometheus saw the worker's final counters", async () => {
-      const r = await promQuery("sum(facet_products_processed_total)");
-      return Number((r.data?.result[0] as { value: [number, string] } | undefined)?.value[1]) === PRODUCTS;
+      return (await promValue("sum(facet_products_processed_total)")) === PRODUCTS;
     }, 60_000);
   }, 300_000);
 
@@ -226,6 +254,8 @@ describe.skipIf(!hasPrometheus)("observability with a real Prometheus", () => {
     const queries = dashboardQueries();
     expect(queries.length).toBeGreaterThan(20);
     expect(parseErrors).toEqual([]);
+    // Prometheus scraped the run at several points on its way (the pacing above).
+    expect(duringRun.pacedSteps).toBeGreaterThanOrEqual(3);
     // Rates over windows that close after the run: give them (bounded) time to fill.
     await waitFor("every dashboard query had data", async () => {
       await evaluateDashboards();

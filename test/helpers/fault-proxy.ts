@@ -14,10 +14,16 @@ function forward(upstream: URL, req: http.IncomingMessage, res: http.ServerRespo
  * An HTTP proxy in front of a test server that fails chosen requests: the first `failures`
  * GETs whose path contains `match` get `status` with an S3-style error body; everything
  * else is forwarded unchanged (Host header included, so S3 signatures still verify).
+ *
+ * With `gate`, the GETs whose path contains it (and that are not failed) are forwarded only
+ * as far as a budget allows: it starts at 0, `allow(n)` raises it, and requests beyond it wait
+ * in the proxy (`held()` counts them) until it is raised. A test paces a run with it.
  */
-export async function startFaultProxy(target: string, rule: { match: string; failures: number; status?: number; code?: string }) {
+export async function startFaultProxy(target: string, rule: { match: string; failures: number; status?: number; code?: string; gate?: string }) {
   const upstream = new URL(target);
   let injected = 0;
+  let budget = 0;
+  const waiting: Array<() => void> = [];
   const server = http.createServer((req, res) => {
     if (req.method === "GET" && req.url?.includes(rule.match) && injected < rule.failures) {
       injected++;
@@ -25,13 +31,28 @@ export async function startFaultProxy(target: string, rule: { match: string; fai
       res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${rule.code ?? "SlowDown"}</Code><Message>injected failure</Message></Error>`);
       return;
     }
-    forward(upstream, req, res);
+    if (rule.gate === undefined || req.method !== "GET" || !req.url?.includes(rule.gate)) return forward(upstream, req, res);
+    if (budget > 0) {
+      budget--;
+      return forward(upstream, req, res);
+    }
+    waiting.push(() => forward(upstream, req, res));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as { port: number };
   return {
     endpoint: `http://127.0.0.1:${port}`,
     injected: () => injected,
+    /** Gated requests waiting for budget. */
+    held: () => waiting.length,
+    /** Let `n` more gated requests through: waiting ones first. */
+    allow(n: number) {
+      budget += n;
+      while (budget > 0 && waiting.length > 0) {
+        budget--;
+        waiting.shift()?.();
+      }
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
