@@ -90,6 +90,34 @@ async function promQuery(expr: string): Promise<{ status: string; error?: string
   return (await res.json()) as { status: string; error?: string; data?: { result: unknown[] } };
 }
 
+/**
+ * Let the run finish, paced so that Prometheus sees it move through several scrapes however
+ * fast this machine is: photo GETs pass the proxy 16 at a time, and the next 16 only once the
+ * worker has processed more products and Prometheus has scraped both the worker's counter and
+ * the producer's ledger counts where the run now stands.
+ */
+async function runPaced(): Promise<void> {
+  let processedAtLastStep = 0;
+  const completed = async () => (await getRun(ledger, runId)).state === "completed";
+  while (!(await completed())) {
+    proxy.allow(16);
+    await waitFor("prometheus caught up with the paced run", async () => {
+      if (await completed()) return true;
+      if (proxy.held() === 0) return false;
+      const processed = sample((await get(`${workerUrl}/metrics`)).body, "facet_products_processed_total");
+      if (processed <= processedAtLastStep) return false;
+      const counts = await runCounts(ledger, runId);
+      const ended = counts.done + counts.failed + counts.skipped;
+      const caughtUp = (await promValue("sum(facet_products_processed_total)")) === processed && (await promValue(`sum(facet_run_products{run_id="${runId}", state=~"done|failed|skipped"})`)) === ended;
+      if (caughtUp) {
+        processedAtLastStep = processed;
+        duringRun.pacedSteps++;
+      }
+      return caughtUp;
+    }, 60_000);
+  }
+}
+
 describe.skipIf(!hasPrometheus)("observability with a real Prometheus", () => {
   beforeAll(async () => {
     [t, redis, s3, tmp] = await Promise.all([createTestDb(), startPrivateRedis(), startS3(), mkdtemp(path.join(os.tmpdir(), "facet-observability-"))]);
@@ -176,28 +204,7 @@ describe.skipIf(!hasPrometheus)("observability with a real Prometheus", () => {
     await waitFor("both targets up", async () => {
       return (await promValue('sum(up{job=~"facet-worker|facet-producer"})')) === 2;
     }, 60_000);
-    // The run is paced so that Prometheus sees it move through several scrapes however fast
-    // this machine is: photo GETs pass the proxy 16 at a time, and the next 16 only once the
-    // worker has processed more products and Prometheus has scraped both the worker's counter
-    // and the producer's ledger counts where the run now stands.
-    let processedAtLastStep = 0;
-    while ((await getRun(ledger, runId)).state !== "completed") {
-      proxy.allow(16);
-      await waitFor("prometheus caught up with the paced run", async () => {
-        if ((await getRun(ledger, runId)).state === "completed") return true;
-        if (proxy.held() === 0) return false;
-        const processed = sample((await get(`${workerUrl}/metrics`)).body, "facet_products_processed_total");
-        if (processed <= processedAtLastStep) return false;
-        const counts = await runCounts(ledger, runId);
-        const ended = counts.done + counts.failed + counts.skipped;
-        const caughtUp = (await promValue("sum(facet_products_processed_total)")) === processed && (await promValue(`sum(facet_run_products{run_id="${runId}", state=~"done|failed|skipped"})`)) === ended;
-        if (caughtUp) {
-          processedAtLastStep = processed;
-          duringRun.pacedSteps++;
-        }
-        return caughtUp;
-      }, 60_000);
-    }
+    await runPaced();
     polling = false;
     await Promise.all([poller, evaluator]);
     const text = (await get(`${workerUrl}/metrics`)).body;

@@ -32,12 +32,16 @@ export async function startFaultProxy(target: string, rule: { match: string; fai
       return;
     }
     if (rule.gate === undefined || req.method !== "GET" || !req.url?.includes(rule.gate)) return forward(upstream, req, res);
-    if (budget > 0) {
-      budget--;
-      return forward(upstream, req, res);
-    }
     waiting.push(() => forward(upstream, req, res));
+    release();
   });
+  /** Forward waiting gated requests, oldest first, while the budget lasts. */
+  function release(): void {
+    while (budget > 0 && waiting.length > 0) {
+      budget--;
+      waiting.shift()?.();
+    }
+  }
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as { port: number };
   return {
@@ -48,10 +52,7 @@ export async function startFaultProxy(target: string, rule: { match: string; fai
     /** Let `n` more gated requests through: waiting ones first. */
     allow(n: number) {
       budget += n;
-      while (budget > 0 && waiting.length > 0) {
-        budget--;
-        waiting.shift()?.();
-      }
+      release();
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
